@@ -1,0 +1,55 @@
+package io.distributedsqlite;
+
+import io.distributedsqlite.config.ConfigException;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.StorageException;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Starts one node from the environment; SIGTERM (or Ctrl-C) shuts it down gracefully. */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) throws InterruptedException {
+    NodeConfig config;
+    try {
+      config = NodeConfig.fromEnvironment(System.getenv());
+    } catch (ConfigException e) {
+      System.err.println("distributed-sqlite: bad configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Vertx vertx = Vertx.vertx(new VertxOptions()
+        .setEventLoopPoolSize(Math.max(2, config.httpInstances()))
+        .setWorkerPoolSize(Math.max(4, config.readPoolSize() + 2)));
+    Node node;
+    try {
+      node = Node.start(vertx, config).await(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null && !(e instanceof StorageException) ? e.getCause() : e;
+      String reason = cause instanceof StorageException ? cause.getMessage() : cause.toString();
+      System.err.println("distributed-sqlite: cannot start: " + reason);
+      vertx.close();
+      System.exit(1);
+      return;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("shutting down");
+      node.stop().eventually(vertx::close).onComplete(ar -> stopped.countDown());
+      try {
+        if (!stopped.await(config.shutdownTimeout().toSeconds() + 10, TimeUnit.SECONDS)) {
+          log.error("shutdown did not finish in time");
+        }
+      } catch (InterruptedException ignored) {
+        Thread.currentThread().interrupt();
+      }
+    }, "shutdown"));
+  }
+}

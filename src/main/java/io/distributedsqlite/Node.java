@@ -1,0 +1,132 @@
+package io.distributedsqlite;
+
+import io.distributedsqlite.cluster.MembershipVerticle;
+import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.http.HttpVerticle;
+import io.distributedsqlite.http.NodeHealth;
+import io.distributedsqlite.http.NodeServices;
+import io.distributedsqlite.read.QuorumReadVerticle;
+import io.distributedsqlite.read.ReadOutcome;
+import io.distributedsqlite.read.ReadRequest;
+import io.distributedsqlite.replication.ReplicationVerticle;
+import io.distributedsqlite.replication.WriteOutcome;
+import io.distributedsqlite.replication.WriteRequest;
+import io.distributedsqlite.storage.ChangeListener;
+import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.RecordReader;
+import io.distributedsqlite.storage.SqliteStore;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node: opens the database, deploys the verticles in dependency order (storage first, HTTP
+ * last) and undeploys them in reverse on {@link #stop()}, so shutdown stops accepting, finishes
+ * in-flight requests, commits queued writes and closes SQLite. Several nodes can run in one JVM,
+ * each on its own {@link Vertx} (the event bus addresses are per Vert.x instance).
+ */
+public final class Node {
+  private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+  private final Vertx vertx;
+  private final NodeConfig config;
+  private final NodeHealth health = new NodeHealth();
+  private final List<String> deployments = new ArrayList<>();
+  private RecordReader reader;
+  private int actualPort;
+
+  private Node(Vertx vertx, NodeConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+  }
+
+  public static Future<Node> start(Vertx vertx, NodeConfig config) {
+    Node node = new Node(vertx, config);
+    return node.deploy().map(v -> node);
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  private Future<Void> deploy() {
+    registerCodecs(vertx);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.config().commonTags("node", Integer.toString(config.nodeId()));
+    Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
+    return vertx.executeBlocking(() -> {
+      SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous());
+      HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
+      reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize());
+      return new Opened(store, clock);
+    }).compose(opened -> {
+      StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
+          config.writeQueueMax(), config.hintMaxPerPeer(), ChangeListener.NONE, registry);
+      NodeServices services = new NodeServices(config, registry, reader, health);
+      return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
+          .compose(v -> deployMany(() -> new ReplicationVerticle(config, ring, opened.clock(), registry)))
+          .compose(v -> deployMany(() -> new QuorumReadVerticle(config, ring, reader, registry)))
+          .compose(v -> deployMany(() -> new HttpVerticle(services)));
+    }).onSuccess(v -> {
+      health.markStarted();
+      log.info("node {} of {} (RF={}) serving on {}:{}, data in {}", config.nodeId(), config.clusterSize(),
+          config.replicationFactor(), config.host(), config.port(), config.dataDir().toAbsolutePath());
+    });
+  }
+
+  private record Opened(SqliteStore store, HybridLogicalClock clock) {}
+
+  private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {
+    return vertx.deployVerticle(verticle, options).onSuccess(deployments::add).mapEmpty();
+  }
+
+  private Future<Void> deployMany(java.util.function.Supplier<io.vertx.core.Deployable> factory) {
+    return vertx.deployVerticle(factory::get, new DeploymentOptions().setInstances(config.httpInstances()))
+        .onSuccess(deployments::add).mapEmpty();
+  }
+
+  /** Graceful stop: not ready, stop accepting and drain HTTP, then the coordinators, then storage. */
+  public Future<Void> stop() {
+    health.markDraining();
+    List<String> reversed = new ArrayList<>(deployments);
+    Collections.reverse(reversed);
+    Future<Void> chain = Future.succeededFuture();
+    for (String id : reversed) {
+      chain = chain.compose(v -> vertx.undeploy(id).recover(t -> {
+        log.warn("undeploying {} failed: {}", id, t.getMessage());
+        return Future.succeededFuture();
+      }));
+    }
+    return chain.andThen(ar -> {
+      deployments.clear();
+      if (reader != null) {
+        reader.close();
+      }
+    });
+  }
+
+  static void registerCodecs(Vertx vertx) {
+    for (Class<?> type : List.of(WriteRequest.class, WriteOutcome.class, ReadRequest.class, ReadOutcome.class,
+        PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
+        StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class)) {
+      LocalCodec.register(vertx, type);
+    }
+  }
+}

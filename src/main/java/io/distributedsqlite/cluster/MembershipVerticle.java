@@ -1,0 +1,200 @@
+package io.distributedsqlite.cluster;
+
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.storage.Hint;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.RecordReader;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Failure detection and hint replay. Probes every peer each PROBE_INTERVAL; a peer is down after
+ * PROBE_FAILURES misses in a row and up again on the first answer. Each change is published as a
+ * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts. While a
+ * peer is up and has hints, they are replayed to it in version order and deleted once it acked.
+ * Answers {@link #INFO_ADDRESS} with the cluster view that {@code GET /cluster} shows.
+ */
+public final class MembershipVerticle extends VerticleBase {
+  public static final String INFO_ADDRESS = "cluster.info";
+  static final int REPLAY_BATCH = 256;
+
+  private static final Logger log = LoggerFactory.getLogger(MembershipVerticle.class);
+
+  private final NodeConfig config;
+  private final Ring ring;
+  private final RecordReader reader;
+  private final MeterRegistry registry;
+  private final boolean[] up;
+  private final int[] misses;
+  private final long[] lastSeen;
+  private final boolean[] replaying;
+  private final AtomicLongArray pendingHints;
+  private PeerClient client;
+  private Counter replayed;
+
+  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry) {
+    this.config = config;
+    this.ring = ring;
+    this.reader = reader;
+    this.registry = registry;
+    int n = config.clusterSize();
+    this.up = new boolean[n];
+    this.misses = new int[n];
+    this.lastSeen = new long[n];
+    this.replaying = new boolean[n];
+    this.pendingHints = new AtomicLongArray(n);
+    java.util.Arrays.fill(up, true);
+  }
+
+  @Override
+  public Future<?> start() {
+    client = new PeerClient(vertx, config);
+    replayed = Counter.builder("dsqlite_hints_replayed").description("Hints delivered to their replica").register(registry);
+    for (Peer p : config.peers()) {
+      if (p.id() != config.nodeId()) {
+        int id = p.id();
+        Gauge.builder("dsqlite_hints_pending", pendingHints, a -> a.get(id)).tag("peer", Integer.toString(id))
+            .description("Hints waiting for a replica").register(registry);
+        Gauge.builder("dsqlite_peer_up", up, a -> a[id] ? 1 : 0).tag("peer", Integer.toString(id))
+            .description("1 when the failure detector sees the peer up").register(registry);
+      }
+    }
+    lastSeen[config.nodeId()] = System.currentTimeMillis();
+    if (config.clusterSize() > 1) {
+      vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
+      vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());
+      vertx.setPeriodic(60_000, id -> dropExpiredHints());
+    }
+    return vertx.eventBus().consumer(INFO_ADDRESS, m -> info().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())))
+        .completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    client.close();
+    return Future.succeededFuture();
+  }
+
+  private void probeAll() {
+    long timeout = Math.max(100, Math.min(config.peerTimeout().toMillis(), config.probeInterval().toMillis() * 2));
+    for (Peer p : config.peers()) {
+      int id = p.id();
+      if (id == config.nodeId()) {
+        continue;
+      }
+      client.ping(id, timeout).onComplete(ar -> {
+        if (ar.succeeded()) {
+          misses[id] = 0;
+          lastSeen[id] = System.currentTimeMillis();
+          if (!up[id]) {
+            setUp(id, true);
+          }
+        } else if (++misses[id] >= config.probeFailures() && up[id]) {
+          setUp(id, false);
+        }
+      });
+    }
+  }
+
+  private void setUp(int peer, boolean isUp) {
+    up[peer] = isUp;
+    log.info("peer {} ({}) is {}", peer, config.peers().get(peer).address(), isUp ? "up" : "down");
+    vertx.eventBus().publish(PeerStatus.ADDRESS, new PeerStatus(peer, isUp));
+    if (isUp) {
+      replayTo(peer);
+    }
+  }
+
+  private void replayHints() {
+    reader.hintCounts().onSuccess(counts -> {
+      for (Peer p : config.peers()) {
+        pendingHints.set(p.id(), counts.getOrDefault(p.id(), 0L));
+        if (up[p.id()] && counts.getOrDefault(p.id(), 0L) > 0) {
+          replayTo(p.id());
+        }
+      }
+    });
+  }
+
+  /** Replays a peer's hints batch by batch, oldest version first, until none are left or a send fails. */
+  private void replayTo(int peer) {
+    if (replaying[peer] || !up[peer] || !config.hintedHandoff()) {
+      return;
+    }
+    replaying[peer] = true;
+    replayBatch(peer).onComplete(ar -> replaying[peer] = false);
+  }
+
+  private Future<Void> replayBatch(int peer) {
+    return reader.hints(peer, REPLAY_BATCH).compose(hints -> {
+      if (hints.isEmpty() || !up[peer]) {
+        return Future.succeededFuture();
+      }
+      List<Record> records = new ArrayList<>(hints.size());
+      List<Long> ids = new ArrayList<>(hints.size());
+      for (Hint h : hints) {
+        records.add(h.record());
+        ids.add(h.id());
+      }
+      return client.apply(peer, records)
+          .compose(n -> vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.DeleteHints(peer, ids)))
+          .compose(m -> {
+            replayed.increment(ids.size());
+            return replayBatch(peer);
+          });
+    });
+  }
+
+  private void dropExpiredHints() {
+    long before = System.currentTimeMillis() - config.hintWindow().toMillis();
+    for (Peer p : config.peers()) {
+      vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropOldHints(p.id(), before))
+          .onSuccess(m -> {
+            if (m.body() > 0) {
+              log.warn("dropped {} hints for peer {} older than HINT_WINDOW; anti-entropy will repair it", m.body(), p.id());
+            }
+          });
+    }
+  }
+
+  private Future<JsonObject> info() {
+    return reader.hintCounts().map(counts -> {
+      double[] share = ring.ownership();
+      JsonArray nodes = new JsonArray();
+      for (Peer p : config.peers()) {
+        int id = p.id();
+        boolean self = id == config.nodeId();
+        nodes.add(new JsonObject()
+            .put("id", id)
+            .put("address", p.address())
+            .put("self", self)
+            .put("state", self || up[id] ? "up" : "down")
+            .put("last_seen", self ? Instant.now().toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
+            .put("hints_pending", counts.getOrDefault(id, 0L))
+            .put("ownership", Math.round(share[id] * 10000) / 10000.0));
+      }
+      return new JsonObject()
+          .put("node_id", config.nodeId())
+          .put("cluster_size", config.clusterSize())
+          .put("replication_factor", config.replicationFactor())
+          .put("write_consistency", config.writeConsistency().wireName())
+          .put("read_consistency", config.readConsistency().wireName())
+          .put("nodes", nodes);
+    });
+  }
+
+}

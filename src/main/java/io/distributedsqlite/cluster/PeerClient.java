@@ -1,0 +1,104 @@
+package io.distributedsqlite.cluster;
+
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.http.BadRequest;
+import io.distributedsqlite.http.RecordFields;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.util.List;
+
+/**
+ * Talks to other nodes' {@code /internal/*} endpoints over kept-alive HTTP connections, with the
+ * cluster token and a timeout on every request. One per verticle instance (WebClient pools are
+ * per event loop anyway).
+ */
+public final class PeerClient {
+  private final WebClient client;
+  private final NodeConfig config;
+  private final long timeoutMs;
+
+  public PeerClient(Vertx vertx, NodeConfig config) {
+    this.config = config;
+    this.timeoutMs = config.peerTimeout().toMillis();
+    this.client = WebClient.create(vertx, new WebClientOptions()
+        .setKeepAlive(true)
+        .setTcpNoDelay(true)
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs))
+        .setIdleTimeout(60)
+        .setUserAgent("distributed-sqlite-peer"),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(8));
+  }
+
+  private HttpRequest<Buffer> request(io.vertx.core.http.HttpMethod method, int peer, String uri) {
+    Peer p = config.peers().get(peer);
+    HttpRequest<Buffer> req = client.request(method, p.port(), p.host(), uri).timeout(timeoutMs);
+    config.clusterToken().ifPresent(t -> req.putHeader("X-Cluster-Token", t));
+    return req;
+  }
+
+  /** Applies versioned records on the peer; succeeds only on a 200. */
+  public Future<Integer> apply(int peer, List<Record> records) {
+    return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/apply")
+        .putHeader("content-type", "application/json")
+        .sendBuffer(Buffer.buffer(RecordJson.encodeList(records)))
+        .compose(res -> expect200(res).map(b -> b.getInteger("applied", 0)));
+  }
+
+  /** The peer's local record for a key (tombstones included), or null when it has none. */
+  public Future<Record> get(int peer, String key) {
+    return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/get")
+        .addQueryParam("key", key)
+        .send()
+        .compose(res -> {
+          if (res.statusCode() == 404) {
+            return Future.succeededFuture(null);
+          }
+          if (res.statusCode() != 200) {
+            return Future.failedFuture("peer answered " + res.statusCode());
+          }
+          return Future.succeededFuture(toRecord(res.body()));
+        });
+  }
+
+  public Future<Void> ping(int peer, long timeout) {
+    return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping").timeout(timeout).send()
+        .compose(res -> res.statusCode() == 200 ? Future.succeededFuture() : Future.failedFuture("ping answered " + res.statusCode()));
+  }
+
+  /** A JSON request to an arbitrary internal route, for anti-entropy exchanges. */
+  public Future<Buffer> call(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
+    HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json");
+    return (body == null ? req.send() : req.sendBuffer(body)).compose(res -> res.statusCode() == 200
+        ? Future.succeededFuture(res.body() == null ? Buffer.buffer() : res.body())
+        : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to " + uri));
+  }
+
+  private static Future<JsonObject> expect200(HttpResponse<Buffer> res) {
+    if (res.statusCode() != 200) {
+      return Future.failedFuture("peer answered " + res.statusCode() + ": " + res.bodyAsString());
+    }
+    return Future.succeededFuture(res.bodyAsJsonObject());
+  }
+
+  /** Decodes a {@code /internal/get} answer, keeping the value's stored text byte for byte. */
+  static Record toRecord(Buffer body) {
+    try {
+      return RecordFields.parseSingle(body.getBytes(), Integer.MAX_VALUE).toReplicaRecord();
+    } catch (BadRequest e) {
+      throw new IllegalStateException("peer sent an unreadable record: " + e.getMessage());
+    }
+  }
+
+  public void close() {
+    client.close();
+  }
+}

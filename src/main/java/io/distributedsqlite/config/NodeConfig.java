@@ -1,0 +1,224 @@
+package io.distributedsqlite.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Every setting of a node, read once from the environment at start-up and validated; immutable
+ * afterwards. {@link #fromEnvironment(Map)} throws {@link ConfigException} with a one-line reason
+ * for the first bad value. The README's configuration table documents each default.
+ */
+public record NodeConfig(
+    int nodeId,
+    String host,
+    int port,
+    int clusterSize,
+    int replicationFactor,
+    List<Peer> peers,
+    Path dataDir,
+    int maxValueBytes,
+    Consistency writeConsistency,
+    Consistency readConsistency,
+    String sqliteSynchronous,
+    int writeBatchMax,
+    int writeQueueMax,
+    int readPoolSize,
+    int httpInstances,
+    Duration peerTimeout,
+    Duration probeInterval,
+    int probeFailures,
+    Duration hintWindow,
+    int hintMaxPerPeer,
+    boolean hintedHandoff,
+    Duration antiEntropyInterval,
+    Duration tombstoneGrace,
+    Optional<String> clusterToken,
+    Duration shutdownTimeout) {
+
+  public static final int MAX_KEY_BYTES = 1024;
+  private static final Pattern ORDINAL = Pattern.compile("(?:.*-)?(\\d+)");
+  private static final Pattern PEER = Pattern.compile("(\\d+)=([^:=,\\s]+):(\\d+)");
+
+  /** The peer entry of this node. */
+  public Peer self() {
+    return peers.get(nodeId);
+  }
+
+  public static NodeConfig fromEnvironment(Map<String, String> env) {
+    Reader r = new Reader(env);
+    int nodeId = r.nodeId();
+    int port = r.intIn("PORT", 8080, 1, 65535);
+    int clusterSize = r.intIn("CLUSTER_SIZE", 1, 1, 1024);
+    int rf = r.intIn("REPLICATION_FACTOR", 1, 1, 1024);
+    if (rf > clusterSize) {
+      throw new ConfigException("REPLICATION_FACTOR=" + rf + " exceeds CLUSTER_SIZE=" + clusterSize);
+    }
+    if (nodeId >= clusterSize) {
+      throw new ConfigException("NODE_ID ordinal " + nodeId + " is outside 0.." + (clusterSize - 1) + " (CLUSTER_SIZE=" + clusterSize + ")");
+    }
+    String host = r.string("HOST", "0.0.0.0");
+    List<Peer> peers = r.peers(clusterSize, port);
+    int cores = Runtime.getRuntime().availableProcessors();
+    return new NodeConfig(
+        nodeId,
+        host,
+        port,
+        clusterSize,
+        rf,
+        peers,
+        Path.of(r.string("DATA_DIR", "./data")),
+        r.intIn("MAX_VALUE_BYTES", 1 << 20, 1, 64 << 20),
+        r.consistency("WRITE_CONSISTENCY", Consistency.ONE),
+        r.consistency("READ_CONSISTENCY", Consistency.QUORUM),
+        r.oneOf("SQLITE_SYNCHRONOUS", "FULL", Set.of("FULL", "NORMAL", "EXTRA")),
+        r.intIn("WRITE_BATCH_MAX", 1000, 1, 100_000),
+        r.intIn("WRITE_QUEUE_MAX", 20_000, 1, 10_000_000),
+        r.intIn("READ_POOL_SIZE", Math.max(2, cores), 1, 256),
+        r.intIn("HTTP_INSTANCES", cores, 1, 256),
+        r.duration("PEER_TIMEOUT", "2s"),
+        r.duration("PROBE_INTERVAL", "500ms"),
+        r.intIn("PROBE_FAILURES", 3, 1, 100),
+        r.duration("HINT_WINDOW", "3h"),
+        r.intIn("HINT_MAX_PER_PEER", 1_000_000, 0, Integer.MAX_VALUE),
+        r.bool("HINTED_HANDOFF", true),
+        r.duration("ANTI_ENTROPY_INTERVAL", "5m"),
+        r.duration("TOMBSTONE_GRACE", "10d"),
+        r.optional("CLUSTER_TOKEN"),
+        r.duration("SHUTDOWN_TIMEOUT", "20s"));
+  }
+
+  /** Reads and validates single variables; each failure names the variable and the value. */
+  private record Reader(Map<String, String> env) {
+    String string(String name, String def) {
+      String v = env.get(name);
+      return v == null || v.isBlank() ? def : v.trim();
+    }
+
+    Optional<String> optional(String name) {
+      String v = env.get(name);
+      return v == null || v.isEmpty() ? Optional.empty() : Optional.of(v);
+    }
+
+    int intIn(String name, int def, int min, int max) {
+      String v = env.get(name);
+      if (v == null || v.isBlank()) {
+        return def;
+      }
+      try {
+        int n = Integer.parseInt(v.trim());
+        if (n < min || n > max) {
+          throw new ConfigException(name + "=" + v + " is outside " + min + ".." + max);
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        throw new ConfigException(name + "=" + v + " is not an integer");
+      }
+    }
+
+    boolean bool(String name, boolean def) {
+      String v = string(name, Boolean.toString(def));
+      return switch (v.toLowerCase()) {
+        case "true", "1", "yes", "on" -> true;
+        case "false", "0", "no", "off" -> false;
+        default -> throw new ConfigException(name + "=" + v + " is not a boolean (true or false)");
+      };
+    }
+
+    String oneOf(String name, String def, Set<String> allowed) {
+      String v = string(name, def).toUpperCase();
+      if (!allowed.contains(v)) {
+        throw new ConfigException(name + "=" + v + " is not one of " + allowed);
+      }
+      return v;
+    }
+
+    Consistency consistency(String name, Consistency def) {
+      String v = env.get(name);
+      if (v == null || v.isBlank()) {
+        return def;
+      }
+      try {
+        return Consistency.parse(v.trim());
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name + ": " + e.getMessage());
+      }
+    }
+
+    Duration duration(String name, String def) {
+      String v = string(name, def);
+      try {
+        Duration d = Durations.parse(v);
+        if (d.isZero()) {
+          throw new ConfigException(name + "=" + v + " must be greater than zero");
+        }
+        return d;
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name + ": " + e.getMessage());
+      }
+    }
+
+    /** NODE_ID is a plain ordinal ("2") or a StatefulSet pod name ("distributed-sqlite-2"). */
+    int nodeId() {
+      String v = string("NODE_ID", "0");
+      Matcher m = ORDINAL.matcher(v);
+      if (!m.matches() || m.group(1).length() > 6) {
+        throw new ConfigException("NODE_ID=" + v + " is neither an ordinal nor a name ending in -<ordinal>");
+      }
+      return Integer.parseInt(m.group(1));
+    }
+
+    /**
+     * PEERS ({@code 0=host:port,1=host:port,...}) when given, else the StatefulSet DNS pattern
+     * {@code <set>-<i>.<headless>.<namespace>.svc.<domain>:<port>}; a single node needs neither.
+     */
+    List<Peer> peers(int clusterSize, int port) {
+      String explicit = string("PEERS", "");
+      List<Peer> peers = new ArrayList<>();
+      if (!explicit.isEmpty()) {
+        Set<Integer> ids = new HashSet<>();
+        for (String part : explicit.split(",")) {
+          Matcher m = PEER.matcher(part.trim());
+          if (!m.matches()) {
+            throw new ConfigException("PEERS entry '" + part.trim() + "' is not id=host:port");
+          }
+          int id = Integer.parseInt(m.group(1));
+          int peerPort = Integer.parseInt(m.group(3));
+          if (!ids.add(id)) {
+            throw new ConfigException("PEERS names node " + id + " twice");
+          }
+          if (id >= clusterSize) {
+            throw new ConfigException("PEERS names node " + id + " but CLUSTER_SIZE=" + clusterSize);
+          }
+          if (peerPort < 1 || peerPort > 65535) {
+            throw new ConfigException("PEERS entry '" + part.trim() + "' has a port outside 1..65535");
+          }
+          peers.add(new Peer(id, m.group(2), peerPort));
+        }
+        if (peers.size() != clusterSize) {
+          throw new ConfigException("PEERS lists " + peers.size() + " nodes but CLUSTER_SIZE=" + clusterSize);
+        }
+        peers.sort((a, b) -> Integer.compare(a.id(), b.id()));
+        return List.copyOf(peers);
+      }
+      if (clusterSize == 1) {
+        return List.of(new Peer(0, "127.0.0.1", port));
+      }
+      String set = string("STATEFULSET_NAME", "distributed-sqlite");
+      String headless = string("HEADLESS_SERVICE", set + "-headless");
+      String namespace = string("POD_NAMESPACE", "default");
+      String domain = string("CLUSTER_DOMAIN", "cluster.local");
+      for (int i = 0; i < clusterSize; i++) {
+        peers.add(new Peer(i, set + "-" + i + "." + headless + "." + namespace + ".svc." + domain, port));
+      }
+      return List.copyOf(peers);
+    }
+  }
+}

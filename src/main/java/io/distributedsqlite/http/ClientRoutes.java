@@ -1,0 +1,164 @@
+package io.distributedsqlite.http;
+
+import io.distributedsqlite.config.Consistency;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.read.QuorumReadVerticle;
+import io.distributedsqlite.read.ReadOutcome;
+import io.distributedsqlite.read.ReadRequest;
+import io.distributedsqlite.replication.ReplicationVerticle;
+import io.distributedsqlite.replication.WriteOutcome;
+import io.distributedsqlite.replication.WriteRequest;
+import io.distributedsqlite.storage.Record;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * The client API: {@code POST /set}, {@code GET /get}, {@code DELETE /delete}. Validates input,
+ * then hands the write to the {@link ReplicationVerticle} or the read to the
+ * {@link QuorumReadVerticle} over the local event bus; never touches SQLite itself.
+ */
+final class ClientRoutes {
+  private final Vertx vertx;
+  private final NodeConfig config;
+  private final DeliveryOptions delivery;
+  private final int bodyLimit;
+
+  ClientRoutes(Vertx vertx, NodeConfig config) {
+    this.vertx = vertx;
+    this.config = config;
+    // Long enough for the slowest replica to time out and the outcome to come back.
+    this.delivery = new DeliveryOptions().setSendTimeout(config.peerTimeout().toMillis() * 2 + 5_000);
+    this.bodyLimit = config.maxValueBytes() + NodeConfig.MAX_KEY_BYTES * 6 + 4096;
+  }
+
+  void mount(Router router) {
+    router.post("/set").handler(this::set);
+    router.get("/get").handler(this::get);
+    router.delete("/delete").handler(this::delete);
+  }
+
+  private void set(RoutingContext ctx) {
+    Responses.body(ctx, bodyLimit)
+        .compose(bytes -> {
+          try {
+            MultiMap q = Params.query(ctx);
+            Consistency w = Params.consistency(q, "w", config.writeConsistency());
+            RecordFields f = parseSetBody(bytes);
+            long ttl = q.contains("ttl") ? RecordFields.parseTtl(q.get("ttl")) : f.ttlSeconds();
+            long expiresAt = ttl > 0 ? System.currentTimeMillis() + ttl * 1000 : 0;
+            return write(new WriteRequest(f.key(), f.value(), false, expiresAt, w));
+          } catch (BadRequest e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .onSuccess(out -> answerWrite(ctx, out.request(), out.outcome(), "success"))
+        .onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  private void delete(RoutingContext ctx) {
+    try {
+      MultiMap q = Params.query(ctx);
+      String key = Params.key(q);
+      Consistency w = Params.consistency(q, "w", config.writeConsistency());
+      write(new WriteRequest(key, null, true, 0, w))
+          .onSuccess(out -> answerWrite(ctx, out.request(), out.outcome(), "deleted"))
+          .onFailure(t -> Responses.fail(ctx, t));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  private void get(RoutingContext ctx) {
+    try {
+      MultiMap q = Params.query(ctx);
+      String key = Params.key(q);
+      Consistency r = Params.consistency(q, "r", config.readConsistency());
+      vertx.eventBus().<ReadOutcome>request(QuorumReadVerticle.ADDRESS, new ReadRequest(key, r), delivery)
+          .onSuccess(msg -> answerRead(ctx, key, msg.body()))
+          .onFailure(t -> Responses.fail(ctx, t));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  record Written(WriteRequest request, WriteOutcome outcome) {}
+
+  Future<Written> write(WriteRequest req) {
+    return vertx.eventBus().<WriteOutcome>request(ReplicationVerticle.ADDRESS, req, delivery)
+        .map(msg -> new Written(req, msg.body()));
+  }
+
+  /** {@code /set} body: one object with key, value and optional ttl; nothing after it. */
+  private RecordFields parseSetBody(byte[] bytes) throws BadRequest {
+    RecordFields f = RecordFields.parseSingle(bytes, config.maxValueBytes());
+    if (!f.hasValue()) {
+      throw BadRequest.of("missing_value", "value is required (any JSON value, null included)");
+    }
+    return f;
+  }
+
+  void answerWrite(RoutingContext ctx, WriteRequest req, WriteOutcome out, String status) {
+    if (!out.met()) {
+      if (out.acked() == 0 && out.failureStatus() == 507) {
+        Responses.error(ctx, 507, "insufficient_storage", "the disk is full; the write was not stored");
+        return;
+      }
+      if (out.acked() == 0 && out.failureStatus() == 503) {
+        ctx.response().putHeader("Retry-After", "1");
+        Responses.error(ctx, 503, "overloaded", "the write queue is full; retry shortly");
+        return;
+      }
+      Responses.json(ctx, 503, new JsonObject()
+          .put("error", "unavailable")
+          .put("message", "write consistency " + req.level().wireName() + " needs " + out.required()
+              + " replica acknowledgements, got " + out.acked())
+          .put("required", out.required())
+          .put("acked", out.acked())
+          .put("replicas", out.replicas()));
+      return;
+    }
+    StringBuilder sb = new StringBuilder(96 + req.key().length());
+    sb.append("{\"status\":\"").append(status).append("\",\"node_id\":").append(config.nodeId()).append(",\"key\":");
+    Json.quote(sb, req.key());
+    sb.append(",\"version\":\"").append(out.version()).append("\",\"consistency\":{\"level\":\"")
+        .append(req.level().wireName()).append("\",\"required\":").append(out.required())
+        .append(",\"acked\":").append(out.acked()).append("}}");
+    Responses.json(ctx, 200, sb.toString());
+  }
+
+  void answerRead(RoutingContext ctx, String key, ReadOutcome out) {
+    if (!out.met()) {
+      Responses.json(ctx, 503, new JsonObject()
+          .put("error", "unavailable")
+          .put("message", "read consistency " + out.level().wireName() + " needs " + out.required()
+              + " replica answers, got " + out.answered())
+          .put("required", out.required())
+          .put("answered", out.answered())
+          .put("replicas", out.asked()));
+      return;
+    }
+    Record r = out.newest();
+    if (r == null || r.isAbsentAt(System.currentTimeMillis())) {
+      Responses.error(ctx, 404, "not_found", "key not found");
+      return;
+    }
+    StringBuilder sb = new StringBuilder(128 + key.length() + r.value().length());
+    sb.append("{\"key\":");
+    Json.quote(sb, key);
+    sb.append(",\"value\":").append(r.value()).append(",\"node_id\":").append(config.nodeId())
+        .append(",\"version\":\"").append(r.version()).append('"');
+    if (r.expiresAt() > 0) {
+      sb.append(",\"expires_at\":").append(r.expiresAt());
+    }
+    sb.append(",\"consistency\":{\"level\":\"").append(out.level().wireName())
+        .append("\",\"asked\":").append(out.asked())
+        .append(",\"answered\":").append(out.answered())
+        .append(",\"repaired\":").append(out.repaired()).append("}}");
+    Responses.json(ctx, 200, sb.toString());
+  }
+}

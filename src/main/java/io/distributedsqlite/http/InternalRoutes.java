@@ -1,0 +1,168 @@
+package io.distributedsqlite.http;
+
+import io.distributedsqlite.config.Consistency;
+import io.distributedsqlite.replication.WriteRequest;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.storage.Version;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+
+/**
+ * {@code /internal/*}: replica-to-replica traffic. Versioned records are applied locally with the
+ * merge rule, so retries and reordering are harmless. Versionless {@code /internal/set} and
+ * {@code /internal/delete} are the original tools' legacy form and are coordinated like client
+ * writes. With CLUSTER_TOKEN set, every request must carry it in {@code X-Cluster-Token}.
+ */
+final class InternalRoutes {
+  static final String TOKEN_HEADER = "X-Cluster-Token";
+
+  private final Vertx vertx;
+  private final NodeServices services;
+  private final ClientRoutes client;
+  private final byte[] token;
+  private final int bodyLimit;
+
+  InternalRoutes(Vertx vertx, NodeServices services, ClientRoutes client) {
+    this.vertx = vertx;
+    this.services = services;
+    this.client = client;
+    this.token = services.config().clusterToken().map(t -> t.getBytes(StandardCharsets.UTF_8)).orElse(null);
+    // A batch of replicated records may carry many values; cap it at 64 of the largest.
+    this.bodyLimit = (int) Math.min(Integer.MAX_VALUE - 16, 64L * (services.config().maxValueBytes() + 8192));
+  }
+
+  void mount(Router router) {
+    router.route("/internal/*").handler(this::authenticate);
+    router.get("/internal/ping").handler(ctx -> Responses.json(ctx, 200, "{\"node_id\":" + services.config().nodeId() + "}"));
+    router.get("/internal/get").handler(this::get);
+    router.post("/internal/set").handler(this::set);
+    router.delete("/internal/delete").handler(this::delete);
+    router.post("/internal/apply").handler(this::apply);
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    if (token != null) {
+      String given = ctx.request().getHeader(TOKEN_HEADER);
+      if (given == null || !MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8))) {
+        Responses.error(ctx, 401, "unauthorized", "missing or wrong " + TOKEN_HEADER);
+        return;
+      }
+    }
+    ctx.next();
+  }
+
+  /** This node's own local record, tombstones included; 404 when it has none. */
+  private void get(RoutingContext ctx) {
+    try {
+      String key = Params.key(Params.query(ctx));
+      services.reader().get(key).onSuccess(r -> {
+        if (r == null) {
+          Responses.error(ctx, 404, "not_found", "this node holds no record for the key");
+          return;
+        }
+        StringBuilder sb = new StringBuilder(160 + (r.value() == null ? 0 : r.value().length()));
+        RecordJson.append(sb, r);
+        sb.setLength(sb.length() - 1);
+        sb.append(",\"node_id\":").append(services.config().nodeId()).append('}');
+        Responses.json(ctx, 200, sb.toString());
+      }).onFailure(t -> Responses.fail(ctx, t));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  private void set(RoutingContext ctx) {
+    Responses.body(ctx, bodyLimit).compose(bytes -> {
+      try {
+        RecordFields f = RecordFields.parseSingle(bytes, services.config().maxValueBytes());
+        if (f.version() == null) {
+          if (!f.hasValue()) {
+            throw BadRequest.of("missing_value", "value is required");
+          }
+          long expiresAt = f.ttlSeconds() > 0 ? System.currentTimeMillis() + f.ttlSeconds() * 1000 : 0;
+          return client.write(new WriteRequest(f.key(), f.value(), false, expiresAt, writeLevel(ctx)))
+              .map(w -> (Runnable) () -> client.answerWrite(ctx, w.request(), w.outcome(), "success"));
+        }
+        Record r = f.toReplicaRecord();
+        return applyLocally(List.of(r)).map(n -> (Runnable) () -> answerApplied(ctx, n));
+      } catch (BadRequest e) {
+        return Future.failedFuture(e);
+      }
+    }).onSuccess(Runnable::run).onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  private void delete(RoutingContext ctx) {
+    try {
+      MultiMap q = Params.query(ctx);
+      String key = Params.key(q);
+      String version = q.get("version");
+      if (version == null) {
+        client.write(new WriteRequest(key, null, true, 0, writeLevel(ctx)))
+            .onSuccess(w -> client.answerWrite(ctx, w.request(), w.outcome(), "deleted"))
+            .onFailure(t -> Responses.fail(ctx, t));
+        return;
+      }
+      Version v;
+      try {
+        v = Version.parse(version);
+      } catch (IllegalArgumentException e) {
+        throw BadRequest.of("invalid_version", e.getMessage());
+      }
+      applyLocally(List.of(Record.tombstone(key, v)))
+          .onSuccess(n -> answerApplied(ctx, n))
+          .onFailure(t -> Responses.fail(ctx, t));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  /** A batch of versioned records from a coordinator, hint replay, read repair or anti-entropy. */
+  private void apply(RoutingContext ctx) {
+    Responses.body(ctx, bodyLimit)
+        .compose(bytes -> {
+          try {
+            return applyLocally(RecordJson.decodeList(bytes, services.config().maxValueBytes()));
+          } catch (BadRequest e) {
+            return Future.failedFuture(e);
+          }
+        })
+        .onSuccess(n -> answerApplied(ctx, n))
+        .onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  private Consistency writeLevel(RoutingContext ctx) throws BadRequest {
+    return Params.consistency(Params.query(ctx), "w", services.config().writeConsistency());
+  }
+
+  private Future<Integer> applyLocally(List<Record> records) {
+    if (records.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    return vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records),
+            new DeliveryOptions().setSendTimeout(30_000))
+        .map(m -> m.body())
+        .recover(t -> {
+          if (t instanceof ReplyException re && re.failureCode() == StorageVerticle.DISK_FULL) {
+            return Future.failedFuture(new BadRequest(507, "insufficient_storage", "the disk is full"));
+          }
+          if (t instanceof ReplyException re && re.failureCode() == StorageVerticle.QUEUE_FULL) {
+            return Future.failedFuture(new BadRequest(503, "overloaded", "the write queue is full"));
+          }
+          return Future.failedFuture(t);
+        });
+  }
+
+  private void answerApplied(RoutingContext ctx, int applied) {
+    Responses.json(ctx, 200, "{\"status\":\"applied\",\"applied\":" + applied + ",\"node_id\":" + services.config().nodeId() + "}");
+  }
+}

@@ -1,0 +1,39 @@
+package io.distributedsqlite.http;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What /ready reports: not ready while starting, while draining for shutdown, or while the disk
+ * refuses writes. Written by the storage path and Main, read by every HTTP event loop.
+ */
+public final class NodeHealth {
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicBoolean storageFailing = new AtomicBoolean();
+
+  public void markStarted() {
+    started.set(true);
+  }
+
+  public void markDraining() {
+    draining.set(true);
+  }
+
+  public void storageFailing(boolean failing) {
+    storageFailing.set(failing);
+  }
+
+  public boolean ready() {
+    return started.get() && !draining.get() && !storageFailing.get();
+  }
+
+  public String reason() {
+    if (!started.get()) {
+      return "starting";
+    }
+    if (draining.get()) {
+      return "shutting down";
+    }
+    return storageFailing.get() ? "storage is refusing writes" : "ready";
+  }
+}

@@ -1,0 +1,39 @@
+package io.distributedsqlite.http;
+
+import io.distributedsqlite.config.Consistency;
+import io.vertx.core.MultiMap;
+import io.vertx.ext.web.RoutingContext;
+
+/** Query-string parameters, validated; malformed encodings become 400s instead of exceptions. */
+final class Params {
+  private Params() {}
+
+  static MultiMap query(RoutingContext ctx) throws BadRequest {
+    try {
+      return ctx.queryParams();
+    } catch (RuntimeException e) {
+      throw BadRequest.of("invalid_query", "the query string is not valid URL encoding");
+    }
+  }
+
+  static String key(MultiMap q) throws BadRequest {
+    if (q.getAll("key").size() > 1) {
+      throw BadRequest.of("invalid_key", "give key once");
+    }
+    String key = q.get("key");
+    RecordFields.validateKey(key);
+    return key;
+  }
+
+  static Consistency consistency(MultiMap q, String name, Consistency def) throws BadRequest {
+    String v = q.get(name);
+    if (v == null) {
+      return def;
+    }
+    try {
+      return Consistency.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw BadRequest.of("invalid_consistency", name + " must be one, quorum or all");
+    }
+  }
+}

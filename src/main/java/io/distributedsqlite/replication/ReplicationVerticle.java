@@ -1,0 +1,127 @@
+package io.distributedsqlite.replication;
+
+import io.distributedsqlite.cluster.PeerClient;
+import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.storage.Version;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import java.util.List;
+
+/**
+ * Coordinates client writes. Stamps the version, sends the record to every replica of the key
+ * (locally through the storage worker, remotely through a {@link PeerLink} per peer), and answers
+ * when the write consistency is met or can no longer be met. The write still goes to every
+ * replica that is up; each replica that does not acknowledge gets a durable hint instead.
+ *
+ * <p>At {@code w=one} with this node among the replicas the local commit is nearly always the
+ * first acknowledgement: the original "write-local-first" behaviour.
+ */
+public final class ReplicationVerticle extends VerticleBase {
+  public static final String ADDRESS = "replication.write";
+
+  private final NodeConfig config;
+  private final Ring ring;
+  private final HybridLogicalClock clock;
+  private final MeterRegistry registry;
+  private final boolean[] up;
+  private PeerClient client;
+  private PeerLink[] links;
+  private Counter hintsStored;
+  private Counter unavailable;
+
+  public ReplicationVerticle(NodeConfig config, Ring ring, HybridLogicalClock clock, MeterRegistry registry) {
+    this.config = config;
+    this.ring = ring;
+    this.clock = clock;
+    this.registry = registry;
+    this.up = new boolean[config.clusterSize()];
+    java.util.Arrays.fill(up, true);
+  }
+
+  @Override
+  public Future<?> start() {
+    client = new PeerClient(vertx, config);
+    links = new PeerLink[config.clusterSize()];
+    for (int i = 0; i < links.length; i++) {
+      links[i] = new PeerLink(i, client);
+    }
+    hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
+    unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
+    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
+      up[m.body().peer()] = m.body().up();
+      if (!m.body().up()) {
+        links[m.body().peer()].failQueued("peer " + m.body().peer() + " is down");
+      }
+    });
+    return vertx.eventBus().<WriteRequest>consumer(ADDRESS, this::coordinate).completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    client.close();
+    return Future.succeededFuture();
+  }
+
+  private void coordinate(Message<WriteRequest> msg) {
+    WriteRequest req = msg.body();
+    Version version = clock.now();
+    Record record = req.tombstone()
+        ? Record.tombstone(req.key(), version)
+        : Record.write(req.key(), req.value(), version, req.expiresAt());
+    int[] replicas = ring.replicasFor(req.key());
+    AckCounter acks = new AckCounter(replicas.length, req.level().required(replicas.length));
+    for (int replica : replicas) {
+      Future<Void> sent;
+      if (replica == config.nodeId()) {
+        sent = applyLocally(record, acks);
+      } else if (!up[replica]) {
+        sent = Future.failedFuture("peer " + replica + " is down");
+      } else {
+        sent = links[replica].send(record);
+      }
+      sent.onComplete(ar -> {
+        if (ar.succeeded()) {
+          acks.ack();
+        } else {
+          acks.fail();
+          if (replica != config.nodeId()) {
+            hint(replica, record);
+          }
+        }
+        if (acks.decidedNow()) {
+          WriteOutcome out = new WriteOutcome(version, replicas.length, acks.required(), acks.acked(), acks.localFailure());
+          if (!out.met()) {
+            unavailable.increment();
+          }
+          msg.reply(out);
+        }
+      });
+    }
+  }
+
+  private Future<Void> applyLocally(Record record, AckCounter acks) {
+    return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(record)),
+            new DeliveryOptions().setSendTimeout(30_000))
+        .<Void>mapEmpty()
+        .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));
+  }
+
+  private void hint(int replica, Record record) {
+    if (!config.hintedHandoff()) {
+      return;
+    }
+    vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.StoreHints(replica, List.of(record)))
+        .onSuccess(m -> hintsStored.increment());
+  }
+}

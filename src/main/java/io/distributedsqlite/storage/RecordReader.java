@@ -1,0 +1,136 @@
+package io.distributedsqlite.storage;
+
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.jdbcclient.JDBCPool;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads through the Vert.x JDBC client over an Agroal pool of read-only SQLite connections. WAL
+ * mode lets them run beside the single writer without blocking it or being blocked by it.
+ */
+public final class RecordReader implements AutoCloseable {
+  private static final String SQLITE_OPEN_READONLY = "1";
+
+  private final AgroalDataSource dataSource;
+  private final Pool pool;
+
+  private RecordReader(AgroalDataSource dataSource, Pool pool) {
+    this.dataSource = dataSource;
+    this.pool = pool;
+  }
+
+  /** Opens the read pool on a database the {@link SqliteStore} has already created. */
+  public static RecordReader open(Vertx vertx, Path dataDir, int poolSize) throws SQLException {
+    String url = "jdbc:sqlite:" + dataDir.resolve(SqliteStore.FILE_NAME);
+    AgroalDataSourceConfigurationSupplier cfg = new AgroalDataSourceConfigurationSupplier()
+        .connectionPoolConfiguration(cp -> cp
+            .initialSize(1)
+            .minSize(1)
+            .maxSize(poolSize)
+            .acquisitionTimeout(Duration.ofSeconds(5))
+            .connectionFactoryConfiguration(cf -> cf
+                .jdbcUrl(url)
+                .connectionProviderClass(org.sqlite.JDBC.class)
+                .autoCommit(true)
+                .jdbcProperty("open_mode", SQLITE_OPEN_READONLY)
+                .jdbcProperty("busy_timeout", "5000")));
+    AgroalDataSource ds = AgroalDataSource.from(cfg);
+    Pool pool = JDBCPool.pool(vertx, ds, new PoolOptions().setMaxSize(poolSize));
+    return new RecordReader(ds, pool);
+  }
+
+  /** This node's stored record for {@code key}, tombstones and expired records included; null if none. */
+  public Future<Record> get(String key) {
+    return pool.preparedQuery("SELECT value, hlc, node, tombstone, expires_at FROM kv WHERE key = ?")
+        .execute(Tuple.of(key))
+        .map(rows -> {
+          var it = rows.iterator();
+          if (!it.hasNext()) {
+            return null;
+          }
+          Row row = it.next();
+          return new Record(key, row.getString(0), version(row, 1), row.getLong(3) != 0, row.getLong(4));
+        });
+  }
+
+  /** Up to {@code limit} of a peer's hints, oldest version first. */
+  public Future<List<Hint>> hints(int peer, int limit) {
+    return pool.preparedQuery("SELECT id, key, value, hlc, node, tombstone, expires_at FROM hints "
+            + "WHERE peer = ? ORDER BY hlc, node LIMIT ?")
+        .execute(Tuple.of(peer, limit))
+        .map(rows -> {
+          List<Hint> out = new ArrayList<>();
+          for (Row row : rows) {
+            Record r = new Record(row.getString(1), row.getString(2), version(row, 3), row.getLong(5) != 0, row.getLong(6));
+            out.add(new Hint(row.getLong(0), peer, r));
+          }
+          return out;
+        });
+  }
+
+  /** Pending hints per peer id. */
+  public Future<Map<Integer, Long>> hintCounts() {
+    return pool.query("SELECT peer, count(*) FROM hints GROUP BY peer").execute().map(rows -> {
+      Map<Integer, Long> out = new HashMap<>();
+      for (Row row : rows) {
+        out.put(row.getLong(0).intValue(), row.getLong(1));
+      }
+      return out;
+    });
+  }
+
+  /** Key, version and tombstone flag (no values) of every record in an anti-entropy bucket. */
+  public Future<List<Record>> bucketVersions(int bucket) {
+    return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket = ?")
+        .execute(Tuple.of(bucket))
+        .map(rows -> {
+          List<Record> out = new ArrayList<>();
+          for (Row row : rows) {
+            out.add(new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, 0));
+          }
+          return out;
+        });
+  }
+
+  /** Full records (with values) of the given keys that exist here. */
+  public Future<List<Record>> records(List<String> keys) {
+    if (keys.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    StringBuilder sql = new StringBuilder("SELECT key, value, hlc, node, tombstone, expires_at FROM kv WHERE key IN (");
+    for (int i = 0; i < keys.size(); i++) {
+      sql.append(i == 0 ? "?" : ",?");
+    }
+    sql.append(')');
+    return pool.preparedQuery(sql.toString()).execute(Tuple.wrap(new ArrayList<Object>(keys))).map(rows -> {
+      List<Record> out = new ArrayList<>();
+      for (Row row : rows) {
+        out.add(new Record(row.getString(0), row.getString(1), version(row, 2), row.getLong(4) != 0, row.getLong(5)));
+      }
+      return out;
+    });
+  }
+
+  private static Version version(Row row, int col) {
+    return new Version(row.getLong(col), row.getLong(col + 1).intValue());
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+    dataSource.close();
+  }
+}

@@ -1,0 +1,253 @@
+package io.distributedsqlite.storage;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The node's single write connection to {@code DATA_DIR/node.db}. Not thread-safe: after start-up
+ * only the {@link StorageVerticle}'s worker thread touches it. Every write goes through
+ * {@link #apply}, which keeps the newer version only (the merge rule).
+ */
+public final class SqliteStore implements AutoCloseable {
+  public static final String FILE_NAME = "node.db";
+  private static final byte[] SQLITE_MAGIC = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
+
+  private final Path file;
+  private final Connection conn;
+  private final PreparedStatement selectVersion;
+  private final PreparedStatement upsert;
+  private final PreparedStatement insertHint;
+  private final PreparedStatement deleteHint;
+  private final PreparedStatement saveHighWater;
+  private final PreparedStatement purgeTombstones;
+  private final PreparedStatement dropOldHints;
+  private final PreparedStatement selectTombstones;
+
+  /** Hints per peer, counted once at open and kept current, to bound them without a count(*) per write. */
+  private final java.util.Map<Integer, Long> hintCounts = new java.util.HashMap<>();
+
+  private SqliteStore(Path file, Connection conn) throws SQLException {
+    this.file = file;
+    this.conn = conn;
+    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT peer, count(*) FROM hints GROUP BY peer")) {
+      while (rs.next()) {
+        hintCounts.put(rs.getInt(1), rs.getLong(2));
+      }
+    }
+    this.selectVersion = conn.prepareStatement("SELECT hlc, node, tombstone, value, expires_at FROM kv WHERE key = ?");
+    this.upsert = conn.prepareStatement(
+        "INSERT INTO kv(key, value, hlc, node, tombstone, expires_at, bucket) VALUES (?, json(?), ?, ?, ?, ?, ?) "
+            + "ON CONFLICT(key) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, node = excluded.node, "
+            + "tombstone = excluded.tombstone, expires_at = excluded.expires_at");
+    this.insertHint = conn.prepareStatement(
+        "INSERT INTO hints(peer, key, value, hlc, node, tombstone, expires_at, created_at) VALUES (?, ?, json(?), ?, ?, ?, ?, ?)");
+    this.deleteHint = conn.prepareStatement("DELETE FROM hints WHERE id = ?");
+    this.saveHighWater = conn.prepareStatement(
+        "INSERT INTO meta(name, value) VALUES ('clock', ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+    this.purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
+    this.selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
+    this.dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
+  }
+
+  /**
+   * Opens (or creates) the database in {@code dataDir}. Refuses a file that exists but is not an
+   * SQLite database, instead of overwriting it.
+   */
+  public static SqliteStore open(Path dataDir, String synchronous) throws StorageException {
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new StorageException("cannot create DATA_DIR " + dataDir + ": " + e.getMessage(), e);
+    }
+    Path file = dataDir.resolve(FILE_NAME);
+    checkIsSqlite(file);
+    try {
+      SQLiteConfig cfg = new SQLiteConfig();
+      cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
+      cfg.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(synchronous));
+      cfg.setBusyTimeout(10_000);
+      cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+      Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file, cfg.toProperties());
+      try (Statement st = conn.createStatement()) {
+        st.execute("PRAGMA integrity_check(1)");
+        Schema.create(st);
+      }
+      conn.setAutoCommit(false);
+      return new SqliteStore(file, conn);
+    } catch (SQLException e) {
+      throw new StorageException("cannot open " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkIsSqlite(Path file) throws StorageException {
+    if (!Files.exists(file)) {
+      return;
+    }
+    try (var in = Files.newInputStream(file)) {
+      byte[] head = in.readNBytes(SQLITE_MAGIC.length);
+      if (head.length == 0) {
+        return; // an empty file is a database SQLite has not written yet
+      }
+      if (!java.util.Arrays.equals(head, SQLITE_MAGIC)) {
+        throw new StorageException(file + " exists but is not an SQLite database; refusing to overwrite it");
+      }
+    } catch (IOException e) {
+      throw new StorageException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** The highest clock stamp ever committed here; the clock starts from it after a restart. */
+  public long highWater() throws SQLException {
+    long high = 0;
+    try (Statement st = conn.createStatement()) {
+      try (ResultSet rs = st.executeQuery("SELECT coalesce(max(hlc), 0) FROM kv")) {
+        high = Math.max(high, rs.getLong(1));
+      }
+      try (ResultSet rs = st.executeQuery("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE name = 'clock'")) {
+        high = Math.max(high, rs.getLong(1));
+      }
+    }
+    conn.commit();
+    return high;
+  }
+
+  /** The stored record for {@code key}, tombstones included; null when there is none. */
+  public Record current(String key) throws SQLException {
+    selectVersion.setString(1, key);
+    try (ResultSet rs = selectVersion.executeQuery()) {
+      if (!rs.next()) {
+        return null;
+      }
+      Version v = new Version(rs.getLong(1), rs.getInt(2));
+      return new Record(key, rs.getString(4), v, rs.getInt(3) != 0, rs.getLong(5));
+    }
+  }
+
+  /**
+   * Applies one record with the merge rule inside the open transaction. Returns the record it
+   * replaced (null if there was none), or {@code incoming} itself when the stored version is
+   * newer or equal and nothing changed.
+   */
+  public Record apply(Record incoming) throws SQLException {
+    Record current = current(incoming.key());
+    if (!incoming.supersedes(current)) {
+      return incoming;
+    }
+    upsert.setString(1, incoming.key());
+    upsert.setString(2, incoming.tombstone() ? null : incoming.value());
+    upsert.setLong(3, incoming.version().hlc());
+    upsert.setInt(4, incoming.version().nodeId());
+    upsert.setInt(5, incoming.tombstone() ? 1 : 0);
+    upsert.setLong(6, incoming.expiresAt());
+    upsert.setInt(7, KeyHash.bucket(incoming.key()));
+    upsert.executeUpdate();
+    return current;
+  }
+
+  /** Keeps a hint unless the peer already has {@code maxPerPeer}; returns whether it was kept. */
+  public boolean storeHint(int peer, Record r, long nowMillis, int maxPerPeer) throws SQLException {
+    if (hintCounts.getOrDefault(peer, 0L) >= maxPerPeer) {
+      return false;
+    }
+    insertHint.setInt(1, peer);
+    insertHint.setString(2, r.key());
+    insertHint.setString(3, r.tombstone() ? null : r.value());
+    insertHint.setLong(4, r.version().hlc());
+    insertHint.setInt(5, r.version().nodeId());
+    insertHint.setInt(6, r.tombstone() ? 1 : 0);
+    insertHint.setLong(7, r.expiresAt());
+    insertHint.setLong(8, nowMillis);
+    insertHint.executeUpdate();
+    hintCounts.merge(peer, 1L, Long::sum);
+    return true;
+  }
+
+  public void deleteHints(int peer, List<Long> ids) throws SQLException {
+    long deleted = 0;
+    for (long id : ids) {
+      deleteHint.setLong(1, id);
+      deleted += deleteHint.executeUpdate();
+    }
+    hintCounts.merge(peer, -deleted, Long::sum);
+  }
+
+  /** Drops a peer's hints older than the hint window; anti-entropy covers what they held. */
+  public int dropHintsOlderThan(int peer, long createdBeforeMillis) throws SQLException {
+    dropOldHints.setInt(1, peer);
+    dropOldHints.setLong(2, createdBeforeMillis);
+    int dropped = dropOldHints.executeUpdate();
+    hintCounts.merge(peer, (long) -dropped, Long::sum);
+    return dropped;
+  }
+
+  /** Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. */
+  public List<Record> purgeTombstonesBefore(long hlc) throws SQLException {
+    List<Record> purged = new java.util.ArrayList<>();
+    selectTombstones.setLong(1, hlc);
+    try (ResultSet rs = selectTombstones.executeQuery()) {
+      while (rs.next()) {
+        purged.add(Record.tombstone(rs.getString(1), new Version(rs.getLong(2), rs.getInt(3))));
+      }
+    }
+    purgeTombstones.setLong(1, hlc);
+    purgeTombstones.executeUpdate();
+    return purged;
+  }
+
+  public void saveHighWater(long hlc) throws SQLException {
+    saveHighWater.setLong(1, hlc);
+    saveHighWater.executeUpdate();
+  }
+
+  public void savepoint() throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      st.execute("SAVEPOINT cmd");
+    }
+  }
+
+  public void releaseSavepoint(boolean keep) throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      if (!keep) {
+        st.execute("ROLLBACK TO cmd");
+      }
+      st.execute("RELEASE cmd");
+    }
+  }
+
+  public void commit() throws SQLException {
+    conn.commit();
+  }
+
+  public void rollback() {
+    try {
+      conn.rollback();
+    } catch (SQLException ignored) {
+      // the connection is already outside a transaction
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      conn.commit();
+      conn.setAutoCommit(true);
+      st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      conn.close();
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package io.distributedsqlite.storage;
+
+import java.util.List;
+
+/** What the storage worker is asked to do; each runs inside a group-commit transaction. */
+public sealed interface StorageCommand {
+  /** Records counted against the group-commit batch bound. */
+  int size();
+
+  /** Apply records with the merge rule; replies the number that changed the store. */
+  record Apply(List<Record> records) implements StorageCommand {
+    public int size() {
+      return records.size();
+    }
+  }
+
+  /** Keep writes a replica did not acknowledge, to replay when it is back. */
+  record StoreHints(int peer, List<Record> records) implements StorageCommand {
+    public int size() {
+      return records.size();
+    }
+  }
+
+  /** Forget hints that were delivered. */
+  record DeleteHints(int peer, List<Long> ids) implements StorageCommand {
+    public int size() {
+      return ids.size();
+    }
+  }
+
+  /** Drop a peer's hints created before a time (outside the hint window). */
+  record DropOldHints(int peer, long createdBeforeMillis) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
+
+  /** Delete tombstones whose version is older than the grace period. */
+  record PurgeTombstones(long beforeHlc) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
+}

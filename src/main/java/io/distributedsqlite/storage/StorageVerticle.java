@@ -1,0 +1,213 @@
+package io.distributedsqlite.storage;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/**
+ * The one worker verticle that owns the SQLite write connection. It takes {@link StorageCommand}s
+ * off the event bus and commits them in group-commit batches: everything queued when a transaction
+ * starts (up to WRITE_BATCH_MAX records) goes into that transaction, and each command is answered
+ * only after the transaction committed, so an acknowledgement means the write is durable.
+ *
+ * <p>Each command runs inside its own savepoint, so one bad command fails alone instead of taking
+ * its batch down. When the queue holds WRITE_QUEUE_MAX commands, new ones are refused with 503
+ * (backpressure) rather than growing memory.
+ */
+public final class StorageVerticle extends VerticleBase {
+  public static final String ADDRESS = "storage.write";
+  /** Failure codes of a refused command, mirrored into HTTP statuses by the callers. */
+  public static final int QUEUE_FULL = 503;
+  public static final int DISK_FULL = 507;
+  public static final int STORAGE_ERROR = 500;
+
+  private static final Logger log = LoggerFactory.getLogger(StorageVerticle.class);
+
+  private final SqliteStore store;
+  private final HybridLogicalClock clock;
+  private final int batchMax;
+  private final int queueMax;
+  private final int hintMaxPerPeer;
+  private final io.micrometer.core.instrument.Counter hintsDropped;
+  private final ChangeListener listener;
+  private final ArrayDeque<Message<StorageCommand>> queue = new ArrayDeque<>();
+  private final AtomicInteger depth = new AtomicInteger();
+  private final DistributionSummary batchSize;
+  private final Timer commitLatency;
+  private MessageConsumer<StorageCommand> consumer;
+  private boolean flushScheduled;
+
+  public StorageVerticle(SqliteStore store, HybridLogicalClock clock, int batchMax, int queueMax,
+      int hintMaxPerPeer, ChangeListener listener, MeterRegistry registry) {
+    this.hintMaxPerPeer = hintMaxPerPeer;
+    this.hintsDropped = io.micrometer.core.instrument.Counter.builder("dsqlite_hints_dropped")
+        .description("Hints not kept because the peer had HINT_MAX_PER_PEER already").register(registry);
+    this.store = store;
+    this.clock = clock;
+    this.batchMax = batchMax;
+    this.queueMax = queueMax;
+    this.listener = listener;
+    this.batchSize = DistributionSummary.builder("dsqlite_storage_batch_records")
+        .description("Records committed per group-commit transaction").register(registry);
+    this.commitLatency = Timer.builder("dsqlite_storage_commit_seconds")
+        .description("Time to run and commit one group-commit transaction").publishPercentileHistogram().register(registry);
+    Gauge.builder("dsqlite_storage_queue_depth", depth, AtomicInteger::get)
+        .description("Write commands waiting for the storage worker").register(registry);
+  }
+
+  @Override
+  public Future<?> start() {
+    consumer = vertx.eventBus().consumer(ADDRESS, this::enqueue);
+    return consumer.completion();
+  }
+
+  /** Stops taking commands, commits what is queued, and closes the database. */
+  @Override
+  public Future<?> stop() {
+    return consumer.unregister().andThen(ar -> {
+      while (!queue.isEmpty()) {
+        flush();
+      }
+      try {
+        store.close();
+        log.info("storage closed: {}", store.file());
+      } catch (SQLException e) {
+        log.error("closing {} failed: {}", store.file(), e.getMessage());
+      }
+    });
+  }
+
+  private void enqueue(Message<StorageCommand> msg) {
+    if (queue.size() >= queueMax) {
+      msg.fail(QUEUE_FULL, "write queue is full (" + queueMax + " commands)");
+      return;
+    }
+    queue.add(msg);
+    depth.set(queue.size());
+    if (!flushScheduled) {
+      flushScheduled = true;
+      // Runs after every message already delivered to this worker: they all join the batch.
+      context.runOnContext(v -> flush());
+    }
+  }
+
+  private void flush() {
+    flushScheduled = false;
+    List<Message<StorageCommand>> batch = new ArrayList<>();
+    int records = 0;
+    while (!queue.isEmpty() && (records == 0 || records + queue.peek().body().size() <= batchMax)) {
+      Message<StorageCommand> m = queue.poll();
+      batch.add(m);
+      records += m.body().size();
+    }
+    depth.set(queue.size());
+    if (batch.isEmpty()) {
+      return;
+    }
+    long start = System.nanoTime();
+    Object[] results = new Object[batch.size()];
+    List<Record[]> changes = new ArrayList<>();
+    try {
+      for (int i = 0; i < batch.size(); i++) {
+        int mark = changes.size();
+        store.savepoint();
+        try {
+          results[i] = execute(batch.get(i).body(), changes);
+          store.releaseSavepoint(true);
+        } catch (SQLException e) {
+          store.releaseSavepoint(false);
+          changes.subList(mark, changes.size()).clear();
+          results[i] = e;
+        }
+      }
+      store.saveHighWater(clock.highWater());
+      store.commit();
+    } catch (SQLException e) {
+      store.rollback();
+      log.error("group commit of {} commands failed: {}", batch.size(), e.getMessage());
+      for (Message<StorageCommand> m : batch) {
+        m.fail(failureCode(e), e.getMessage());
+      }
+      scheduleIfQueued();
+      return;
+    }
+    commitLatency.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    batchSize.record(records);
+    for (Record[] change : changes) {
+      listener.changed(change[0], change[1]);
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      if (results[i] instanceof SQLException e) {
+        batch.get(i).fail(failureCode(e), e.getMessage());
+      } else {
+        batch.get(i).reply(results[i]);
+      }
+    }
+    scheduleIfQueued();
+  }
+
+  private void scheduleIfQueued() {
+    if (!queue.isEmpty() && !flushScheduled) {
+      flushScheduled = true;
+      context.runOnContext(v -> flush());
+    }
+  }
+
+  private Object execute(StorageCommand cmd, List<Record[]> changes) throws SQLException {
+    long now = System.currentTimeMillis();
+    if (cmd instanceof StorageCommand.Apply a) {
+      int applied = 0;
+      for (Record r : a.records()) {
+        clock.observe(r.version());
+        Record previous = store.apply(r);
+        if (previous != r) {
+          applied++;
+          changes.add(new Record[] {previous, r});
+        }
+      }
+      return applied;
+    } else if (cmd instanceof StorageCommand.StoreHints h) {
+      int kept = 0;
+      for (Record r : h.records()) {
+        kept += store.storeHint(h.peer(), r, now, hintMaxPerPeer) ? 1 : 0;
+      }
+      hintsDropped.increment(h.records().size() - kept);
+      return kept;
+    } else if (cmd instanceof StorageCommand.DeleteHints d) {
+      store.deleteHints(d.peer(), d.ids());
+      return d.ids().size();
+    } else if (cmd instanceof StorageCommand.DropOldHints d) {
+      return store.dropHintsOlderThan(d.peer(), d.createdBeforeMillis());
+    } else {
+      List<Record> purged = store.purgeTombstonesBefore(((StorageCommand.PurgeTombstones) cmd).beforeHlc());
+      for (Record r : purged) {
+        changes.add(new Record[] {r, null});
+      }
+      return purged.size();
+    }
+  }
+
+  private static int failureCode(SQLException e) {
+    if (e instanceof SQLiteException se) {
+      SQLiteErrorCode code = se.getResultCode();
+      if (code == SQLiteErrorCode.SQLITE_FULL) {
+        return DISK_FULL;
+      }
+    }
+    return STORAGE_ERROR;
+  }
+}

@@ -1,0 +1,498 @@
+package io.distributedsqlite.packaging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.config.Peer;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarSource;
+import io.fabric8.kubernetes.api.model.HTTPGetAction;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kubernetes manifests and the Dockerfile agree with each other and with the node's own
+ * configuration code: ports, probe paths, service names, the peer DNS names the nodes will
+ * compute, cluster size against replicas, and a disruption budget that keeps a quorum.
+ */
+class KubernetesManifestsTest {
+
+  private static final Path ROOT = findRepoRoot();
+  private static final Path K8S = ROOT.resolve("kubernetes");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private static final Map<String, List<JsonNode>> BY_KIND = new HashMap<>();
+  private static StatefulSet sts;
+  private static Container node;
+  private static ConfigMap config;
+  private static Service headless;
+  private static Service client;
+  private static PodDisruptionBudget pdb;
+  private static Secret secret;
+
+  @BeforeAll
+  static void parseManifests() throws IOException {
+    for (Path file : manifestFiles()) {
+      for (JsonNode doc : YAML.readerFor(JsonNode.class).<JsonNode>readValues(file.toFile()).readAll()) {
+        if (doc == null || doc.isNull() || doc.isEmpty()) {
+          continue;
+        }
+        assertTrue(doc.hasNonNull("apiVersion") && doc.hasNonNull("kind"), file + ": a document without apiVersion/kind");
+        BY_KIND.computeIfAbsent(doc.get("kind").asText(), k -> new ArrayList<>()).add(doc);
+      }
+    }
+    sts = only("StatefulSet", StatefulSet.class);
+    config = only("ConfigMap", ConfigMap.class);
+    pdb = only("PodDisruptionBudget", PodDisruptionBudget.class);
+    secret = only("Secret", Secret.class);
+    List<Service> services = all("Service", Service.class);
+    assertEquals(2, services.size(), "a headless and a client Service");
+    headless = services.stream().filter(s -> "None".equals(s.getSpec().getClusterIP())).findFirst()
+        .orElseThrow(() -> new AssertionError("no Service with clusterIP: None"));
+    client = services.stream().filter(s -> s != headless).findFirst().orElseThrow();
+    List<Container> containers = sts.getSpec().getTemplate().getSpec().getContainers();
+    assertEquals(1, containers.size(), "one container per pod");
+    node = containers.get(0);
+  }
+
+  @Test
+  void everyFieldIsAKnownKubernetesField() {
+    // fabric8 keeps unknown fields in additionalProperties instead of failing: a misspelt
+    // field (publishNotReadyAdresses) would otherwise be silently ignored by Kubernetes.
+    List<String> unknown = new ArrayList<>();
+    for (Object o : List.of(sts, config, pdb, secret, headless, client)) {
+      collectUnknownFields(o, o.getClass().getSimpleName(), unknown);
+    }
+    assertEquals(List.of(), unknown, "fields Kubernetes does not know");
+  }
+
+  @Test
+  void kustomizationListsEveryManifest() throws IOException {
+    JsonNode k = YAML.readTree(K8S.resolve("kustomization.yaml").toFile());
+    Set<String> listed = new TreeSet<>();
+    k.path("resources").forEach(r -> listed.add(r.asText()));
+    Set<String> present = manifestFiles().stream().map(p -> p.getFileName().toString())
+        .collect(Collectors.toCollection(TreeSet::new));
+    assertEquals(present, listed, "kustomization.yaml resources vs. the manifests in kubernetes/");
+  }
+
+  @Test
+  void containerPortIsTheServicesTargetAndTheProbesPort() {
+    int port = containerPort();
+    assertEquals(8080, port, "the node's default PORT");
+    assertEquals(String.valueOf(port), env("PORT").getValue(), "PORT env equals the containerPort");
+    for (Service s : List.of(headless, client)) {
+      ServicePort sp = onlyPort(s);
+      assertEquals(port, resolve(sp.getTargetPort()), s.getMetadata().getName() + " targetPort");
+      assertEquals(8080, sp.getPort(), s.getMetadata().getName() + " port");
+    }
+    for (Probe p : probes().values()) {
+      assertEquals(port, resolve(p.getHttpGet().getPort()), "probe port");
+    }
+  }
+
+  @Test
+  void livenessChecksHealthAndReadinessChecksReady() {
+    Map<String, Probe> probes = probes();
+    assertEquals("/health", httpGet(probes.get("liveness")).getPath());
+    assertEquals("/ready", httpGet(probes.get("readiness")).getPath());
+    if (probes.containsKey("startup")) {
+      assertEquals("/health", httpGet(probes.get("startup")).getPath());
+    }
+  }
+
+  @Test
+  void headlessServiceGovernsTheStatefulSetAndPublishesNotReadyPods() {
+    assertEquals(headless.getMetadata().getName(), sts.getSpec().getServiceName());
+    assertEquals("None", headless.getSpec().getClusterIP());
+    assertEquals(Boolean.TRUE, headless.getSpec().getPublishNotReadyAddresses(),
+        "peers must find each other before they are ready");
+    assertEquals("Parallel", sts.getSpec().getPodManagementPolicy());
+    assertTrue(client.getSpec().getClusterIP() == null || !"None".equals(client.getSpec().getClusterIP()));
+  }
+
+  @Test
+  void selectorsMatchThePodLabels() {
+    Map<String, String> podLabels = sts.getSpec().getTemplate().getMetadata().getLabels();
+    assertSubset(sts.getSpec().getSelector().getMatchLabels(), podLabels, "StatefulSet selector");
+    assertSubset(headless.getSpec().getSelector(), podLabels, "headless Service selector");
+    assertSubset(client.getSpec().getSelector(), podLabels, "client Service selector");
+    assertSubset(pdb.getSpec().getSelector().getMatchLabels(), podLabels, "PDB selector");
+    var anti = sts.getSpec().getTemplate().getSpec().getAffinity().getPodAntiAffinity()
+        .getPreferredDuringSchedulingIgnoredDuringExecution();
+    assertFalse(anti.isEmpty(), "preferred pod anti-affinity");
+    assertEquals("kubernetes.io/hostname", anti.get(0).getPodAffinityTerm().getTopologyKey());
+    assertSubset(anti.get(0).getPodAffinityTerm().getLabelSelector().getMatchLabels(), podLabels, "anti-affinity selector");
+  }
+
+  @Test
+  void nodeIdAndNamespaceComeFromTheDownwardApi() {
+    assertEquals("metadata.name", fieldRef("NODE_ID"));
+    assertEquals("metadata.namespace", fieldRef("POD_NAMESPACE"));
+  }
+
+  @Test
+  void clusterTokenComesFromTheSecret() {
+    EnvVarSource from = env("CLUSTER_TOKEN").getValueFrom();
+    assertNotNull(from, "CLUSTER_TOKEN must not be a literal");
+    var ref = from.getSecretKeyRef();
+    assertNotNull(ref, "CLUSTER_TOKEN comes from a secretKeyRef");
+    assertEquals(secret.getMetadata().getName(), ref.getName());
+    assertFalse(Boolean.TRUE.equals(ref.getOptional()), "a node must not start without the token");
+    assertTrue(secretValue(ref.getKey()) != null, "the Secret has key " + ref.getKey());
+    assertFalse(config.getData().containsKey("CLUSTER_TOKEN"), "no token in the ConfigMap");
+  }
+
+  @Test
+  void clusterSizeEqualsReplicasAndReplicationFitsInIt() {
+    int replicas = sts.getSpec().getReplicas();
+    assertEquals(3, replicas);
+    int size = Integer.parseInt(config.getData().get("CLUSTER_SIZE"));
+    int rf = Integer.parseInt(config.getData().get("REPLICATION_FACTOR"));
+    assertEquals(replicas, size, "ConfigMap CLUSTER_SIZE vs. StatefulSet replicas");
+    assertTrue(rf >= 1 && rf <= size, "1 <= REPLICATION_FACTOR <= CLUSTER_SIZE");
+    boolean fromConfigMap = node.getEnvFrom() != null && node.getEnvFrom().stream()
+        .anyMatch(e -> e.getConfigMapRef() != null && config.getMetadata().getName().equals(e.getConfigMapRef().getName()));
+    assertTrue(fromConfigMap, "the container reads the ConfigMap with envFrom");
+  }
+
+  @Test
+  void disruptionBudgetKeepsAQuorumOfEveryKeysReplicas() {
+    int replicas = sts.getSpec().getReplicas();
+    int rf = Integer.parseInt(config.getData().get("REPLICATION_FACTOR"));
+    IntOrString maxUnavailable = pdb.getSpec().getMaxUnavailable();
+    assertNotNull(maxUnavailable, "PDB uses maxUnavailable (works for any replica count)");
+    assertEquals(1, maxUnavailable.getIntVal());
+    // In the worst case every unavailable pod holds a replica of the same key.
+    int replicasLeft = rf - maxUnavailable.getIntVal();
+    assertTrue(replicasLeft >= rf / 2 + 1, "a quorum of " + (rf / 2 + 1) + " of RF " + rf + " stays up");
+    assertTrue(replicas - maxUnavailable.getIntVal() >= 1);
+  }
+
+  @Test
+  void nodeConfigAcceptsThePodEnvironmentAndComputesThePodDnsNames() {
+    int replicas = sts.getSpec().getReplicas();
+    String ns = "prod";
+    for (int i = 0; i < replicas; i++) {
+      String podName = sts.getMetadata().getName() + "-" + i;
+      NodeConfig cfg = NodeConfig.fromEnvironment(podEnvironment(podName, ns));
+      assertEquals(i, cfg.nodeId(), podName);
+      assertEquals(containerPort(), cfg.port());
+      assertEquals(replicas, cfg.clusterSize());
+      assertEquals(Path.of(mountPathOf("data")), cfg.dataDir(), "DATA_DIR is the data volume's mount path");
+      assertTrue(cfg.clusterToken().isPresent());
+      assertTrue(cfg.shutdownTimeout().toSeconds()
+              < sts.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds(),
+          "SHUTDOWN_TIMEOUT ends before Kubernetes kills the pod");
+      List<Peer> peers = cfg.peers();
+      assertEquals(replicas, peers.size());
+      for (Peer p : peers) {
+        String expected = sts.getMetadata().getName() + "-" + p.id() + "." + headless.getMetadata().getName()
+            + "." + ns + ".svc.cluster.local";
+        assertEquals(expected, p.host(), "peer DNS name the node computes");
+        assertEquals(onlyPort(headless).getPort(), p.port(), "peers are reached on the headless service port");
+      }
+    }
+  }
+
+  @Test
+  void nameEnvironmentMatchesTheObjects() {
+    EnvVar set = envOrNull("STATEFULSET_NAME");
+    if (set != null) {
+      assertEquals(sts.getMetadata().getName(), set.getValue());
+    } else {
+      assertEquals("distributed-sqlite", sts.getMetadata().getName(), "the node's default STATEFULSET_NAME");
+    }
+    EnvVar hs = envOrNull("HEADLESS_SERVICE");
+    assertEquals(hs != null ? hs.getValue() : sts.getMetadata().getName() + "-headless",
+        headless.getMetadata().getName());
+  }
+
+  @Test
+  void podRunsAsTheImagesNonRootUserWithDataOnAClaim() throws IOException {
+    PodSpec pod = sts.getSpec().getTemplate().getSpec();
+    PodSecurityContext sc = pod.getSecurityContext();
+    assertEquals(Boolean.TRUE, sc.getRunAsNonRoot());
+    assertEquals(10001L, sc.getRunAsUser());
+    assertEquals(10001L, sc.getFsGroup());
+    assertEquals(30L, pod.getTerminationGracePeriodSeconds());
+    assertTrue(sts.getSpec().getVolumeClaimTemplates().stream().anyMatch(c -> "data".equals(c.getMetadata().getName())));
+    assertEquals("/data", mountPathOf("data"));
+    assertNotNull(node.getResources().getRequests().get("memory"));
+    assertNotNull(node.getResources().getLimits().get("memory"));
+    if (Boolean.TRUE.equals(node.getSecurityContext().getReadOnlyRootFilesystem())) {
+      assertEquals("/tmp", mountPathOf("tmp"), "sqlite-jdbc and the JVM need a writable /tmp");
+    }
+    Matcher user = Pattern.compile("(?m)^ARG APP_UID=(\\d+)").matcher(dockerfile());
+    assertTrue(user.find(), "Dockerfile ARG APP_UID");
+    assertEquals(sc.getRunAsUser(), Long.valueOf(user.group(1)), "image uid vs. runAsUser");
+  }
+
+  @Test
+  void dockerfileBuildsANonRootImageThatReceivesSignals() throws IOException {
+    String df = dockerfile();
+    List<String> lines = instructions(df);
+    assertTrue(lines.stream().anyMatch(l -> l.matches("ARG BASE_IMAGE=\\S+")), "ARG BASE_IMAGE=<public default>");
+    assertTrue(lines.stream().anyMatch(l -> l.equals("FROM ${BASE_IMAGE}")), "FROM ${BASE_IMAGE}");
+    String user = last(lines, "USER ").substring(5).trim();
+    assertFalse(user.startsWith("root") || user.startsWith("0:") || user.equals("0"), "non-root USER, got " + user);
+    String entrypoint = last(lines, "ENTRYPOINT ").substring(11).trim();
+    assertTrue(entrypoint.startsWith("[") && entrypoint.endsWith("]"), "exec-form ENTRYPOINT (JSON array)");
+    JsonNode argv = new ObjectMapper().readTree(entrypoint);
+    assertTrue(argv.isArray() && argv.get(0).asText().endsWith("java"), "the JVM is PID 1");
+    String joined = argv.toString();
+    assertTrue(joined.contains("-XX:MaxRAMPercentage=") && joined.contains("-XX:+ExitOnOutOfMemoryError"));
+    assertTrue(joined.contains("distributed-sqlite.jar"));
+    String health = last(lines, "HEALTHCHECK ");
+    assertTrue(health.contains("curl") && health.contains("/health"), "HEALTHCHECK curls /health");
+    assertTrue(lines.stream().anyMatch(l -> l.equals("EXPOSE " + containerPort())), "EXPOSE " + containerPort());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("ENV ") && l.contains("DATA_DIR=/data")), "DATA_DIR=/data");
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("VOLUME ") && l.contains("/data")), "VOLUME /data");
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("COPY target/distributed-sqlite.jar ")),
+        "the image copies the prebuilt jar");
+    String ignore = Files.readString(ROOT.resolve(".dockerignore"), StandardCharsets.UTF_8);
+    assertTrue(ignore.lines().anyMatch(l -> l.trim().equals("*")) && ignore.contains("!target/distributed-sqlite.jar"),
+        ".dockerignore sends only the jar");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** The environment Kubernetes gives pod {@code podName}: ConfigMap, literals, downward API, Secret. */
+  private static Map<String, String> podEnvironment(String podName, String namespace) {
+    Map<String, String> env = new HashMap<>(config.getData());
+    for (EnvVar e : node.getEnv()) {
+      if (e.getValue() != null) {
+        env.put(e.getName(), e.getValue());
+      } else if (e.getValueFrom().getFieldRef() != null) {
+        String path = e.getValueFrom().getFieldRef().getFieldPath();
+        switch (path) {
+          case "metadata.name" -> env.put(e.getName(), podName);
+          case "metadata.namespace" -> env.put(e.getName(), namespace);
+          default -> fail("unexpected fieldRef " + path);
+        }
+      } else if (e.getValueFrom().getSecretKeyRef() != null) {
+        env.put(e.getName(), secretValue(e.getValueFrom().getSecretKeyRef().getKey()));
+      } else {
+        fail("unexpected env source for " + e.getName());
+      }
+    }
+    return env;
+  }
+
+  private static void collectUnknownFields(Object o, String path, List<String> out) {
+    if (o == null) {
+      return;
+    }
+    if (o instanceof List<?> list) {
+      for (int i = 0; i < list.size(); i++) {
+        collectUnknownFields(list.get(i), path + "[" + i + "]", out);
+      }
+      return;
+    }
+    if (o instanceof Map<?, ?> map) {
+      map.forEach((k, v) -> collectUnknownFields(v, path + "." + k, out));
+      return;
+    }
+    if (!o.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")) {
+      return;
+    }
+    for (Method m : o.getClass().getMethods()) {
+      if (m.getParameterCount() != 0 || !m.getName().startsWith("get") || m.getDeclaringClass() == Object.class) {
+        continue;
+      }
+      try {
+        Object value = m.invoke(o);
+        if (m.getName().equals("getAdditionalProperties")) {
+          if (value instanceof Map<?, ?> extra && !extra.isEmpty()) {
+            extra.keySet().forEach(k -> out.add(path + "." + k));
+          }
+        } else if (!(o instanceof IntOrString) && !(o instanceof Quantity)) {
+          collectUnknownFields(value, path + "." + m.getName().substring(3), out);
+        }
+      } catch (ReflectiveOperationException e) {
+        throw new AssertionError(path + "." + m.getName(), e);
+      }
+    }
+  }
+
+  private static String secretValue(String key) {
+    if (secret.getStringData() != null && secret.getStringData().containsKey(key)) {
+      return secret.getStringData().get(key);
+    }
+    if (secret.getData() != null && secret.getData().containsKey(key)) {
+      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    }
+    return null;
+  }
+
+  private static int containerPort() {
+    List<ContainerPort> ports = node.getPorts();
+    assertEquals(1, ports.size(), "one container port");
+    return ports.get(0).getContainerPort();
+  }
+
+  /** A numeric port, or a named one looked up among the container's ports. */
+  private static int resolve(IntOrString port) {
+    assertNotNull(port, "port");
+    if (port.getIntVal() != null) {
+      return port.getIntVal();
+    }
+    return node.getPorts().stream().filter(p -> port.getStrVal().equals(p.getName()))
+        .map(ContainerPort::getContainerPort).findFirst()
+        .orElseThrow(() -> new AssertionError("no container port named " + port.getStrVal()));
+  }
+
+  private static Map<String, Probe> probes() {
+    Map<String, Probe> probes = new HashMap<>();
+    assertNotNull(node.getLivenessProbe(), "livenessProbe");
+    assertNotNull(node.getReadinessProbe(), "readinessProbe");
+    probes.put("liveness", node.getLivenessProbe());
+    probes.put("readiness", node.getReadinessProbe());
+    if (node.getStartupProbe() != null) {
+      probes.put("startup", node.getStartupProbe());
+    }
+    return probes;
+  }
+
+  private static HTTPGetAction httpGet(Probe p) {
+    assertNotNull(p.getHttpGet(), "an httpGet probe");
+    return p.getHttpGet();
+  }
+
+  private static ServicePort onlyPort(Service s) {
+    assertEquals(1, s.getSpec().getPorts().size(), s.getMetadata().getName() + " has one port");
+    return s.getSpec().getPorts().get(0);
+  }
+
+  private static String mountPathOf(String volume) {
+    return node.getVolumeMounts().stream().filter(m -> volume.equals(m.getName())).map(VolumeMount::getMountPath)
+        .findFirst().orElseThrow(() -> new AssertionError("no volumeMount " + volume));
+  }
+
+  private static EnvVar envOrNull(String name) {
+    return node.getEnv().stream().filter(e -> name.equals(e.getName())).findFirst().orElse(null);
+  }
+
+  private static EnvVar env(String name) {
+    EnvVar e = envOrNull(name);
+    assertNotNull(e, "env " + name);
+    return e;
+  }
+
+  private static String fieldRef(String name) {
+    EnvVarSource from = env(name).getValueFrom();
+    assertTrue(from != null && from.getFieldRef() != null, name + " comes from a fieldRef");
+    return from.getFieldRef().getFieldPath();
+  }
+
+  private static void assertSubset(Map<String, String> selector, Map<String, String> labels, String what) {
+    assertTrue(selector != null && !selector.isEmpty(), what + " is not empty");
+    selector.forEach((k, v) -> assertEquals(v, labels.get(k), what + " label " + k));
+  }
+
+  private static <T> T only(String kind, Class<T> type) {
+    List<T> found = all(kind, type);
+    assertEquals(1, found.size(), "exactly one " + kind);
+    return found.get(0);
+  }
+
+  private static <T> List<T> all(String kind, Class<T> type) {
+    List<T> out = new ArrayList<>();
+    for (JsonNode doc : BY_KIND.getOrDefault(kind, List.of())) {
+      try {
+        out.add(YAML.treeToValue(doc, type));
+      } catch (IOException e) {
+        throw new AssertionError(kind + " does not parse as " + type.getSimpleName() + ": " + e.getMessage(), e);
+      }
+    }
+    return out;
+  }
+
+  private static List<Path> manifestFiles() throws IOException {
+    try (Stream<Path> files = Files.list(K8S)) {
+      return files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml"))
+          .filter(p -> !p.getFileName().toString().startsWith("kustomization."))
+          .sorted().toList();
+    }
+  }
+
+  private static String dockerfile() throws IOException {
+    return Files.readString(ROOT.resolve("Dockerfile"), StandardCharsets.UTF_8);
+  }
+
+  /** Dockerfile instructions with continuation lines joined and comments dropped. */
+  private static List<String> instructions(String dockerfile) {
+    List<String> out = new ArrayList<>();
+    StringBuilder current = new StringBuilder();
+    for (String raw : dockerfile.split("\n")) {
+      String line = raw.strip();
+      if (line.startsWith("#") || (line.isEmpty() && current.length() == 0)) {
+        continue;
+      }
+      if (line.endsWith("\\")) {
+        current.append(line, 0, line.length() - 1).append(' ');
+        continue;
+      }
+      current.append(line);
+      String joined = current.toString().replaceAll("\\s+", " ").trim();
+      if (!joined.isEmpty()) {
+        out.add(joined);
+      }
+      current.setLength(0);
+    }
+    return out;
+  }
+
+  private static String last(List<String> lines, String prefix) {
+    return lines.stream().filter(l -> l.startsWith(prefix)).reduce((a, b) -> b)
+        .orElseThrow(() -> new AssertionError("Dockerfile has no " + prefix.trim()));
+  }
+
+  private static Path findRepoRoot() {
+    Path dir = Path.of("").toAbsolutePath();
+    while (dir != null && !Files.isDirectory(dir.resolve("kubernetes"))) {
+      dir = dir.getParent();
+    }
+    if (dir == null) {
+      throw new IllegalStateException("no kubernetes/ directory above " + Path.of("").toAbsolutePath());
+    }
+    return dir;
+  }
+}
