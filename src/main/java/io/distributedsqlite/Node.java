@@ -1,5 +1,7 @@
 package io.distributedsqlite;
 
+import io.distributedsqlite.cluster.AntiEntropyVerticle;
+import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
@@ -13,7 +15,6 @@ import io.distributedsqlite.read.ReadRequest;
 import io.distributedsqlite.replication.ReplicationVerticle;
 import io.distributedsqlite.replication.WriteOutcome;
 import io.distributedsqlite.replication.WriteRequest;
-import io.distributedsqlite.storage.ChangeListener;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
@@ -70,17 +71,28 @@ public final class Node {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("node", Integer.toString(config.nodeId()));
     Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
+    DigestIndex digests = new DigestIndex(config.nodeId(), ring);
     return vertx.executeBlocking(() -> {
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
+      store.forEachVersion(r -> digests.changed(null, r));
+      long lastAlive = store.lastAlive();
+      boolean stale = lastAlive > 0 && System.currentTimeMillis() - lastAlive > config.tombstoneGrace().toMillis();
+      if (stale) {
+        log.error("this node was last alive {} ago, longer than TOMBSTONE_GRACE={}: deletes it missed may have been "
+            + "purged elsewhere, so it serves no repair data and is not ready; wipe {} and restart it to rebuild",
+            java.time.Duration.ofMillis(System.currentTimeMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
+      }
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize());
-      return new Opened(store, clock);
+      return new Opened(store, clock, stale);
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
-          config.writeQueueMax(), config.hintMaxPerPeer(), ChangeListener.NONE, registry);
-      NodeServices services = new NodeServices(config, registry, reader, health);
+          config.writeQueueMax(), config.hintMaxPerPeer(), digests, registry);
+      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.stale());
+      health.stale(opened.stale());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
+          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, opened.stale()), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new ReplicationVerticle(config, ring, opened.clock(), registry)))
           .compose(v -> deployMany(() -> new QuorumReadVerticle(config, ring, reader, registry)))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
@@ -91,7 +103,7 @@ public final class Node {
     });
   }
 
-  private record Opened(SqliteStore store, HybridLogicalClock clock) {}
+  private record Opened(SqliteStore store, HybridLogicalClock clock, boolean stale) {}
 
   private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {
     return vertx.deployVerticle(verticle, options).onSuccess(deployments::add).mapEmpty();

@@ -42,6 +42,7 @@ public final class MembershipVerticle extends VerticleBase {
   private final int[] misses;
   private final long[] lastSeen;
   private final boolean[] replaying;
+  private final boolean[] probing;
   private final AtomicLongArray pendingHints;
   private PeerClient client;
   private Counter replayed;
@@ -56,6 +57,7 @@ public final class MembershipVerticle extends VerticleBase {
     this.misses = new int[n];
     this.lastSeen = new long[n];
     this.replaying = new boolean[n];
+    this.probing = new boolean[n];
     this.pendingHints = new AtomicLongArray(n);
     java.util.Arrays.fill(up, true);
   }
@@ -90,13 +92,16 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void probeAll() {
-    long timeout = Math.max(100, Math.min(config.peerTimeout().toMillis(), config.probeInterval().toMillis() * 2));
+    // A busy peer gets the full PEER_TIMEOUT to answer; probes never pile up on one peer.
+    long timeout = config.peerTimeout().toMillis();
     for (Peer p : config.peers()) {
       int id = p.id();
-      if (id == config.nodeId()) {
+      if (id == config.nodeId() || probing[id]) {
         continue;
       }
+      probing[id] = true;
       client.ping(id, timeout).onComplete(ar -> {
+        probing[id] = false;
         if (ar.succeeded()) {
           misses[id] = 0;
           lastSeen[id] = System.currentTimeMillis();

@@ -39,13 +39,14 @@ public record NodeConfig(
     int hintMaxPerPeer,
     boolean hintedHandoff,
     Duration antiEntropyInterval,
+    int repairRate,
     Duration tombstoneGrace,
     Optional<String> clusterToken,
     Duration shutdownTimeout) {
 
   public static final int MAX_KEY_BYTES = 1024;
-  private static final Pattern ORDINAL = Pattern.compile("(?:.*-)?(\\d+)");
-  private static final Pattern PEER = Pattern.compile("(\\d+)=([^:=,\\s]+):(\\d+)");
+  private static final Pattern ORDINAL = Pattern.compile("(?:.+-)?(\\d{1,6})");
+  private static final Pattern PEER = Pattern.compile("(\\d{1,6})=([^:=,\\s]+):(\\d{1,5})");
 
   /** The peer entry of this node. */
   public Peer self() {
@@ -90,6 +91,7 @@ public record NodeConfig(
         r.intIn("HINT_MAX_PER_PEER", 1_000_000, 0, Integer.MAX_VALUE),
         r.bool("HINTED_HANDOFF", true),
         r.duration("ANTI_ENTROPY_INTERVAL", "5m"),
+        r.intIn("REPAIR_RATE", 20_000, 1, 10_000_000),
         r.duration("TOMBSTONE_GRACE", "10d"),
         r.optional("CLUSTER_TOKEN"),
         r.duration("SHUTDOWN_TIMEOUT", "20s"));
@@ -169,7 +171,7 @@ public record NodeConfig(
     int nodeId() {
       String v = string("NODE_ID", "0");
       Matcher m = ORDINAL.matcher(v);
-      if (!m.matches() || m.group(1).length() > 6) {
+      if (!m.matches()) {
         throw new ConfigException("NODE_ID=" + v + " is neither an ordinal nor a name ending in -<ordinal>");
       }
       return Integer.parseInt(m.group(1));

@@ -40,7 +40,7 @@ public final class HttpVerticle extends VerticleBase {
         .setIdleTimeout(120)
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setTcpNoDelay(true);
-    server = vertx.createHttpServer(options).requestHandler(router);
+    server = vertx.createHttpServer(options).requestHandler(router).invalidRequestHandler(HttpVerticle::invalidRequest);
     return server.listen();
   }
 
@@ -48,6 +48,31 @@ public final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     return server.shutdown(services.config().shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Requests the HTTP decoder could not read get the JSON error shape too, then the connection closes. */
+  private static void invalidRequest(io.vertx.core.http.HttpServerRequest req) {
+    Throwable cause = req.decoderResult().cause();
+    int status = 400;
+    String code = "bad_request";
+    String message = "the HTTP request could not be read";
+    if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
+      String m = String.valueOf(cause.getMessage());
+      if (m.contains("header")) {
+        status = 431;
+        code = "headers_too_large";
+        message = "request headers are too large";
+      } else {
+        status = 414;
+        code = "uri_too_long";
+        message = "the request line is too long";
+      }
+    }
+    req.response().setStatusCode(status)
+        .putHeader("content-type", "application/json")
+        .putHeader("connection", "close")
+        .end("{\"error\":\"" + code + "\",\"message\":\"" + message + "\"}")
+        .onComplete(ar -> req.connection().close());
   }
 
   private static String safePath(io.vertx.ext.web.RoutingContext ctx) {

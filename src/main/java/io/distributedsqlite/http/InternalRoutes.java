@@ -1,6 +1,12 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.config.Consistency;
+import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.KeyHash;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
 import io.distributedsqlite.replication.WriteRequest;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.StorageCommand;
@@ -25,6 +31,7 @@ import java.util.List;
  */
 final class InternalRoutes {
   static final String TOKEN_HEADER = "X-Cluster-Token";
+  static final String STALE_MESSAGE = "this node was down longer than TOMBSTONE_GRACE and serves no repair data; wipe its DATA_DIR";
 
   private final Vertx vertx;
   private final NodeServices services;
@@ -48,6 +55,123 @@ final class InternalRoutes {
     router.post("/internal/set").handler(this::set);
     router.delete("/internal/delete").handler(this::delete);
     router.post("/internal/apply").handler(this::apply);
+    router.get("/internal/digests").handler(this::digests);
+    router.get("/internal/buckets").handler(this::bucket);
+    router.post("/internal/records").handler(this::records);
+  }
+
+  /** Anti-entropy: this node's digests of the records it shares with the asking peer. */
+  private void digests(RoutingContext ctx) {
+    try {
+      int peer = peerParam(ctx);
+      Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeId())
+          .put("buckets", KeyHash.BUCKETS)
+          .put("digests", AntiEntropyVerticle.encodeDigests(services.digests().digestsFor(peer))));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  /**
+   * Anti-entropy: keys and versions (no values) in the listed buckets ({@code buckets=3,17,...})
+   * that the asking peer also replicates.
+   */
+  private void bucket(RoutingContext ctx) {
+    try {
+      int peer = peerParam(ctx);
+      List<Integer> buckets = bucketsParam(ctx);
+      long horizon = AntiEntropyVerticle.graceHorizon(services.config());
+      services.reader().bucketVersions(buckets).onSuccess(records -> {
+        List<Record> shared = new ArrayList<>();
+        for (Record r : records) {
+          if (services.ring().isReplica(r.key(), peer) && !(r.tombstone() && r.version().hlc() < horizon)) {
+            shared.add(r);
+          }
+        }
+        Responses.json(ctx, 200, RecordJson.encodeList(shared));
+      }).onFailure(t -> Responses.fail(ctx, t));
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+    }
+  }
+
+  /** Anti-entropy: full records for a JSON array of keys (those this node has). */
+  private void records(RoutingContext ctx) {
+    if (refuseWhenStale(ctx)) {
+      return;
+    }
+    long horizon = AntiEntropyVerticle.graceHorizon(services.config());
+    Responses.body(ctx, bodyLimit).compose(bytes -> {
+      try {
+        JsonArray keys = new JsonArray(io.vertx.core.buffer.Buffer.buffer(bytes));
+        if (keys.size() > 10_000) {
+          throw BadRequest.of("too_many_keys", "at most 10000 keys per request");
+        }
+        List<String> list = new ArrayList<>();
+        for (Object k : keys) {
+          if (!(k instanceof String s)) {
+            throw BadRequest.of("invalid_body", "expected a JSON array of key strings");
+          }
+          list.add(s);
+        }
+        return services.reader().records(list);
+      } catch (BadRequest e) {
+        return Future.failedFuture(e);
+      } catch (RuntimeException e) {
+        return Future.failedFuture(BadRequest.of("invalid_json", "expected a JSON array of key strings"));
+      }
+    }).onSuccess(records -> {
+      records.removeIf(r -> r.tombstone() && r.version().hlc() < horizon);
+      Responses.json(ctx, 200, RecordJson.encodeList(records));
+    }).onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  private int peerParam(RoutingContext ctx) throws BadRequest {
+    if (services.stale()) {
+      throw new BadRequest(409, "stale_replica", STALE_MESSAGE);
+    }
+    return intParam(ctx, "peer", 0, services.config().clusterSize() - 1);
+  }
+
+  private boolean refuseWhenStale(RoutingContext ctx) {
+    if (services.stale()) {
+      Responses.error(ctx, 409, "stale_replica", STALE_MESSAGE);
+      return true;
+    }
+    return false;
+  }
+
+  private static List<Integer> bucketsParam(RoutingContext ctx) throws BadRequest {
+    String v = Params.query(ctx).get("buckets");
+    List<Integer> out = new ArrayList<>();
+    try {
+      for (String part : v.split(",")) {
+        int b = Integer.parseInt(part.trim());
+        if (b < 0 || b >= KeyHash.BUCKETS) {
+          throw new NumberFormatException();
+        }
+        out.add(b);
+      }
+    } catch (RuntimeException e) {
+      throw BadRequest.of("invalid_buckets", "buckets must be a comma-separated list of integers in 0.." + (KeyHash.BUCKETS - 1));
+    }
+    if (out.size() > 256) {
+      throw BadRequest.of("invalid_buckets", "at most 256 buckets per request");
+    }
+    return out;
+  }
+
+  private static int intParam(RoutingContext ctx, String name, int min, int max) throws BadRequest {
+    String v = Params.query(ctx).get(name);
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the error below
+    }
+    throw BadRequest.of("invalid_" + name, name + " must be an integer in " + min + ".." + max);
   }
 
   private void authenticate(RoutingContext ctx) {
@@ -147,6 +271,13 @@ final class InternalRoutes {
   private Future<Integer> applyLocally(List<Record> records) {
     if (records.isEmpty()) {
       return Future.succeededFuture(0);
+    }
+    long now = System.currentTimeMillis();
+    for (Record r : records) {
+      if (HybridLogicalClock.isTooFarAhead(r.version(), now)) {
+        return Future.failedFuture(BadRequest.of("version_from_future",
+            "version " + r.version() + " is more than an hour ahead of this node's clock"));
+      }
     }
     return vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records),
             new DeliveryOptions().setSendTimeout(30_000))

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -21,6 +24,21 @@ public final class Json {
       .build();
 
   private Json() {}
+
+  /**
+   * Refuses bytes that are not well-formed UTF-8 (overlong forms, encoded surrogates, truncated
+   * sequences), which Jackson would let through or SQLite would store mangled.
+   */
+  public static void requireUtf8(byte[] bytes) throws BadRequest {
+    try {
+      StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes));
+    } catch (CharacterCodingException e) {
+      throw BadRequest.of("invalid_utf8", "the body is not valid UTF-8");
+    }
+  }
 
   public static JsonParser parser(byte[] bytes) throws IOException {
     return FACTORY.createParser(bytes, 0, bytes.length);

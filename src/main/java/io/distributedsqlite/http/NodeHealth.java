@@ -10,6 +10,12 @@ public final class NodeHealth {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean storageFailing = new AtomicBoolean();
+  private final AtomicBoolean stale = new AtomicBoolean();
+
+  /** Down longer than TOMBSTONE_GRACE: not ready until wiped. */
+  public void stale(boolean isStale) {
+    stale.set(isStale);
+  }
 
   public void markStarted() {
     started.set(true);
@@ -24,7 +30,7 @@ public final class NodeHealth {
   }
 
   public boolean ready() {
-    return started.get() && !draining.get() && !storageFailing.get();
+    return started.get() && !draining.get() && !storageFailing.get() && !stale.get();
   }
 
   public String reason() {
@@ -33,6 +39,9 @@ public final class NodeHealth {
     }
     if (draining.get()) {
       return "shutting down";
+    }
+    if (stale.get()) {
+      return "down longer than TOMBSTONE_GRACE: wipe DATA_DIR and restart";
     }
     return storageFailing.get() ? "storage is refusing writes" : "ready";
   }

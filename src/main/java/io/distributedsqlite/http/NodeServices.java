@@ -1,8 +1,15 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.DigestIndex;
+import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.RecordReader;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
-/** What every HTTP verticle instance is handed at deployment; each part is thread-safe. */
-public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader, NodeHealth health) {}
+/**
+ * What every HTTP verticle instance is handed at deployment; each part is immutable or
+ * thread-safe. {@code stale}: the node was down longer than TOMBSTONE_GRACE and must not serve
+ * repair data.
+ */
+public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader,
+    NodeHealth health, Ring ring, DigestIndex digests, boolean stale) {}

@@ -1,5 +1,6 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -24,6 +25,15 @@ final class OpsRoutes {
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .end(services.registry().scrape()));
     router.get("/cluster").handler(this::cluster);
+    router.post("/admin/repair").handler(this::repair);
+  }
+
+  /** Runs an anti-entropy round with every peer now and reports what it did. */
+  private void repair(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.REPAIR_NOW_ADDRESS, null,
+            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(600_000))
+        .onSuccess(m -> Responses.json(ctx, 200, m.body()))
+        .onFailure(t -> Responses.fail(ctx, t));
   }
 
   private void ready(RoutingContext ctx) {
@@ -33,9 +43,20 @@ final class OpsRoutes {
     Responses.json(ctx, h.ready() ? 200 : 503, body);
   }
 
+  /** Membership (state, last seen, hints, ownership) merged with the last repair per peer. */
   private void cluster(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(MembershipVerticle.INFO_ADDRESS, null)
-        .onSuccess(m -> Responses.json(ctx, 200, m.body()))
-        .onFailure(t -> Responses.fail(ctx, t));
+    var membership = vertx.eventBus().<JsonObject>request(MembershipVerticle.INFO_ADDRESS, null);
+    var repairs = vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.INFO_ADDRESS, null);
+    io.vertx.core.Future.all(membership, repairs).onSuccess(cf -> {
+      JsonObject view = membership.result().body();
+      JsonObject lastRepair = repairs.result().body();
+      for (Object o : view.getJsonArray("nodes")) {
+        JsonObject node = (JsonObject) o;
+        JsonObject r = lastRepair.getJsonObject(Integer.toString(node.getInteger("id")));
+        node.put("last_repair", r == null ? null : r.getString("completed_at"));
+      }
+      view.put("stale", services.stale());
+      Responses.json(ctx, 200, view);
+    }).onFailure(t -> Responses.fail(ctx, t));
   }
 }

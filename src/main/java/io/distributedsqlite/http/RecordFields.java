@@ -32,6 +32,9 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
       JsonToken t = p.nextToken();
+      if ((field.equals("key") && key != null) || (field.equals("value") && hasValue)) {
+        throw BadRequest.of("duplicate_field", "\"" + field + "\" appears twice");
+      }
       switch (field) {
         case "key" -> {
           if (t != JsonToken.VALUE_STRING) {
@@ -42,7 +45,7 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
         case "value" -> {
           value = Json.rawValue(p, bytes);
           hasValue = true;
-          if (value.length() > maxValueBytes && Json.utf8Length(value) > maxValueBytes) {
+          if (value.length() > maxValueBytes / 3 && Json.utf8Length(value) > maxValueBytes) {
             throw new BadRequest(413, "value_too_large", "value exceeds MAX_VALUE_BYTES=" + maxValueBytes);
           }
         }
@@ -86,6 +89,7 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
     if (bytes.length == 0) {
       throw BadRequest.of("invalid_body", "request body is empty; expected {\"key\":...,\"value\":...}");
     }
+    Json.requireUtf8(bytes);
     try (JsonParser p = Json.parser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw BadRequest.of("invalid_body", "expected a JSON object {\"key\":...,\"value\":...}");

@@ -38,6 +38,7 @@ public final class RecordJson {
 
   /** Parses a JSON array of versioned records; any malformed entry rejects the whole list. */
   public static List<Record> decodeList(byte[] bytes, int maxValueBytes) throws BadRequest {
+    Json.requireUtf8(bytes);
     try (JsonParser p = Json.parser(bytes)) {
       if (p.nextToken() != JsonToken.START_ARRAY) {
         throw BadRequest.of("invalid_body", "expected a JSON array of records");

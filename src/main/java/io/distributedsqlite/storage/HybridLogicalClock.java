@@ -31,6 +31,14 @@ public final class HybridLogicalClock {
     return new Version(next, nodeId);
   }
 
+  /** How far ahead of this node's wall clock a peer's stamp may be before it is refused. */
+  public static final long MAX_DRIFT_MILLIS = 3_600_000;
+
+  /** True for a stamp so far in the future that accepting it would drag every clock along. */
+  public static boolean isTooFarAhead(Version v, long wallMillis) {
+    return v.millis() > wallMillis + MAX_DRIFT_MILLIS;
+  }
+
   /** Moves the clock past a stamp received from a peer, so later local stamps order after it. */
   public void observe(Version remote) {
     last.accumulateAndGet(remote.hlc(), Math::max);

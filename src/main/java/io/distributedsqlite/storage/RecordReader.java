@@ -92,10 +92,13 @@ public final class RecordReader implements AutoCloseable {
     });
   }
 
-  /** Key, version and tombstone flag (no values) of every record in an anti-entropy bucket. */
-  public Future<List<Record>> bucketVersions(int bucket) {
-    return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket = ?")
-        .execute(Tuple.of(bucket))
+  /** Key, version and tombstone flag (no values) of every record in the given anti-entropy buckets. */
+  public Future<List<Record>> bucketVersions(List<Integer> buckets) {
+    if (buckets.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket IN (" + placeholders(buckets.size()) + ")")
+        .execute(Tuple.wrap(new ArrayList<Object>(buckets)))
         .map(rows -> {
           List<Record> out = new ArrayList<>();
           for (Row row : rows) {
@@ -110,18 +113,18 @@ public final class RecordReader implements AutoCloseable {
     if (keys.isEmpty()) {
       return Future.succeededFuture(List.of());
     }
-    StringBuilder sql = new StringBuilder("SELECT key, value, hlc, node, tombstone, expires_at FROM kv WHERE key IN (");
-    for (int i = 0; i < keys.size(); i++) {
-      sql.append(i == 0 ? "?" : ",?");
-    }
-    sql.append(')');
-    return pool.preparedQuery(sql.toString()).execute(Tuple.wrap(new ArrayList<Object>(keys))).map(rows -> {
+    String sql = "SELECT key, value, hlc, node, tombstone, expires_at FROM kv WHERE key IN (" + placeholders(keys.size()) + ")";
+    return pool.preparedQuery(sql).execute(Tuple.wrap(new ArrayList<Object>(keys))).map(rows -> {
       List<Record> out = new ArrayList<>();
       for (Row row : rows) {
         out.add(new Record(row.getString(0), row.getString(1), version(row, 2), row.getLong(4) != 0, row.getLong(5)));
       }
       return out;
     });
+  }
+
+  private static String placeholders(int n) {
+    return "?,".repeat(n - 1) + "?";
   }
 
   private static Version version(Row row, int col) {

@@ -53,7 +53,7 @@ public final class SqliteStore implements AutoCloseable {
         "INSERT INTO hints(peer, key, value, hlc, node, tombstone, expires_at, created_at) VALUES (?, ?, json(?), ?, ?, ?, ?, ?)");
     this.deleteHint = conn.prepareStatement("DELETE FROM hints WHERE id = ?");
     this.saveHighWater = conn.prepareStatement(
-        "INSERT INTO meta(name, value) VALUES ('clock', ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+        "INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
     this.purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
     this.selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
     this.dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
@@ -208,9 +208,35 @@ public final class SqliteStore implements AutoCloseable {
     return purged;
   }
 
-  public void saveHighWater(long hlc) throws SQLException {
-    saveHighWater.setLong(1, hlc);
+  /** Records the clock's high-water mark and that the node was alive now; part of every commit. */
+  public void saveHighWater(long hlc, long nowMillis) throws SQLException {
+    saveHighWater.setString(1, "clock");
+    saveHighWater.setLong(2, hlc);
     saveHighWater.executeUpdate();
+    saveHighWater.setString(1, "alive");
+    saveHighWater.setLong(2, nowMillis);
+    saveHighWater.executeUpdate();
+  }
+
+  /** When this node last committed anything (epoch ms), 0 for a new database. */
+  public long lastAlive() throws SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE name = 'alive'")) {
+      long v = rs.getLong(1);
+      conn.commit();
+      return v;
+    }
+  }
+
+  /** Every record's key, version and tombstone flag (no values); for rebuilding digests at start-up. */
+  public void forEachVersion(java.util.function.Consumer<Record> consumer) throws SQLException {
+    try (Statement st = conn.createStatement();
+        ResultSet rs = st.executeQuery("SELECT key, hlc, node, tombstone FROM kv")) {
+      while (rs.next()) {
+        consumer.accept(new Record(rs.getString(1), null, new Version(rs.getLong(2), rs.getInt(3)), rs.getInt(4) != 0, 0));
+      }
+    }
+    conn.commit();
   }
 
   public void savepoint() throws SQLException {

@@ -134,7 +134,7 @@ public final class StorageVerticle extends VerticleBase {
           results[i] = e;
         }
       }
-      store.saveHighWater(clock.highWater());
+      store.saveHighWater(clock.highWater(), System.currentTimeMillis());
       store.commit();
     } catch (SQLException e) {
       store.rollback();

@@ -10,6 +10,8 @@ package io.distributedsqlite.storage;
 public record Version(long hlc, int nodeId) implements Comparable<Version> {
   static final int COUNTER_BITS = 16;
   static final long COUNTER_MASK = (1L << COUNTER_BITS) - 1;
+  /** Year 4199: far beyond any real clock, and low enough that hlc + 1 can never overflow. */
+  public static final long MAX_MILLIS = 1L << 46;
 
   public static Version of(long millis, int counter, int nodeId) {
     return new Version((millis << COUNTER_BITS) | (counter & COUNTER_MASK), nodeId);
@@ -48,7 +50,7 @@ public record Version(long hlc, int nodeId) implements Comparable<Version> {
       long millis = Long.parseLong(parts[0]);
       int counter = Integer.parseInt(parts[1]);
       int node = Integer.parseInt(parts[2]);
-      if (millis < 0 || millis >= (1L << 47) || counter < 0 || counter > COUNTER_MASK || node < 0) {
+      if (millis < 0 || millis >= MAX_MILLIS || counter < 0 || counter > COUNTER_MASK || node < 0) {
         throw new IllegalArgumentException("version out of range: " + text);
       }
       return of(millis, counter, node);

@@ -1,0 +1,365 @@
+package io.distributedsqlite.cluster;
+
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.http.BadRequest;
+import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.storage.KeyHash;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.RecordReader;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.storage.Version;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes replicas converge whatever happened: periodically (ANTI_ENTROPY_INTERVAL, and right after
+ * start-up and whenever a peer comes back) it compares this node's {@link DigestIndex} digests
+ * with each peer's for the records both replicate, lists the keys and versions of each bucket
+ * that differs, and pulls what the peer has newer and pushes what it has newer, in batches, with
+ * the merge rule deciding. Throttled to REPAIR_RATE records per second so it never starves
+ * client traffic. Also purges tombstones older than TOMBSTONE_GRACE.
+ */
+public final class AntiEntropyVerticle extends VerticleBase {
+  public static final String REPAIR_NOW_ADDRESS = "repair.now";
+  public static final String INFO_ADDRESS = "repair.info";
+  static final int RECORD_BATCH = 500;
+  /** Differing buckets compared per exchange: one listing request covers this many. */
+  static final int BUCKET_GROUP = 64;
+
+  private static final Logger log = LoggerFactory.getLogger(AntiEntropyVerticle.class);
+
+  private final NodeConfig config;
+  private final Ring ring;
+  private final DigestIndex digests;
+  private final RecordReader reader;
+  private final MeterRegistry registry;
+  private final boolean stale;
+  private final boolean[] up;
+  private final Map<Integer, Future<RepairReport>> running = new HashMap<>();
+  private final Map<Integer, RepairReport> last = new HashMap<>();
+  private final AtomicLongArray lastCompleted;
+  private final boolean[] repairedSinceStart;
+  private PeerClient client;
+  private Counter bucketsCompared;
+  private Counter recordsSent;
+  private Counter recordsReceived;
+  private Timer duration;
+
+  public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
+      MeterRegistry registry, boolean stale) {
+    this.config = config;
+    this.ring = ring;
+    this.digests = digests;
+    this.reader = reader;
+    this.registry = registry;
+    this.stale = stale;
+    this.up = new boolean[config.clusterSize()];
+    this.lastCompleted = new AtomicLongArray(config.clusterSize());
+    this.repairedSinceStart = new boolean[config.clusterSize()];
+    java.util.Arrays.fill(up, true);
+  }
+
+  /** Version stamps older than this belong to tombstones past the grace period. */
+  public static long graceHorizon(NodeConfig config) {
+    long millis = System.currentTimeMillis() - config.tombstoneGrace().toMillis();
+    return Version.of(Math.max(0, millis), 0, 0).hlc();
+  }
+
+  @Override
+  public Future<?> start() {
+    client = new PeerClient(vertx, config);
+    bucketsCompared = Counter.builder("dsqlite_repair_buckets_compared").register(registry);
+    recordsSent = Counter.builder("dsqlite_repair_records_sent").register(registry);
+    recordsReceived = Counter.builder("dsqlite_repair_records_received").register(registry);
+    duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);
+    for (int p = 0; p < config.clusterSize(); p++) {
+      int peer = p;
+      if (peer != config.nodeId()) {
+        Gauge.builder("dsqlite_repair_last_completed_seconds", lastCompleted, a -> a.get(peer) / 1000.0)
+            .tag("peer", Integer.toString(peer)).description("Epoch seconds of the last completed repair with the peer")
+            .register(registry);
+      }
+    }
+    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
+      up[m.body().peer()] = m.body().up();
+      if (m.body().up()) {
+        repairQuietly(m.body().peer());
+      }
+    });
+    vertx.eventBus().consumer(REPAIR_NOW_ADDRESS, m -> repairAll().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())));
+    vertx.eventBus().consumer(INFO_ADDRESS, m -> m.reply(info()));
+    if (config.clusterSize() > 1 && !stale) {
+      vertx.setPeriodic(config.antiEntropyInterval().toMillis(), id -> repairAll());
+      // Start-up: converge as soon as peers answer; retried quickly until one round succeeded.
+      vertx.setTimer(1000, id -> startupRepair());
+    }
+    vertx.setTimer(5_000, id -> purgeTombstones());
+    vertx.setPeriodic(TimeUnit.MINUTES.toMillis(10), id -> purgeTombstones());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    client.close();
+    return Future.succeededFuture();
+  }
+
+  private void startupRepair() {
+    repairAll().onComplete(ar -> {
+      for (int p = 0; p < config.clusterSize(); p++) {
+        if (p != config.nodeId() && !repairedSinceStart[p]) {
+          vertx.setTimer(2000, id -> startupRepair());
+          return;
+        }
+      }
+    });
+  }
+
+  private void repairQuietly(int peer) {
+    repair(peer).onFailure(t -> log.debug("repair with peer {} failed: {}", peer, t.getMessage()));
+  }
+
+  /**
+   * One round with every other node, one peer after the other: after the first, the next peers'
+   * digests mostly match already, so an empty replica is not sent every record RF-1 times.
+   */
+  public Future<JsonObject> repairAll() {
+    JsonArray peers = new JsonArray();
+    Future<Void> chain = Future.succeededFuture();
+    for (int p = 0; p < config.clusterSize(); p++) {
+      int peer = p;
+      if (peer == config.nodeId()) {
+        continue;
+      }
+      chain = chain.compose(v -> repair(peer).map(RepairReport::toJson)
+          .otherwise(t -> new JsonObject().put("peer", peer).put("error", String.valueOf(t.getMessage())))
+          .map(peers::add)
+          .mapEmpty());
+    }
+    return chain.map(v -> new JsonObject().put("node_id", config.nodeId()).put("peers", peers));
+  }
+
+  /** A repair round with one peer; joins the round already running, if any. */
+  public Future<RepairReport> repair(int peer) {
+    if (stale) {
+      return Future.failedFuture("this node was down longer than TOMBSTONE_GRACE; wipe DATA_DIR before it rejoins");
+    }
+    if (!up[peer]) {
+      return Future.failedFuture("peer " + peer + " is down");
+    }
+    Future<RepairReport> current = running.get(peer);
+    if (current != null) {
+      return current;
+    }
+    long start = System.currentTimeMillis();
+    Round round = new Round(peer);
+    Future<RepairReport> f = client.call(HttpMethod.GET, peer, "/internal/digests?peer=" + config.nodeId(), null)
+        .compose(body -> {
+          long[] theirs = decodeDigests(body.toJsonObject().getString("digests"));
+          long[] mine = digests.digestsFor(peer);
+          List<Integer> differing = new ArrayList<>();
+          for (int b = 0; b < KeyHash.BUCKETS; b++) {
+            if (theirs[b] != mine[b]) {
+              differing.add(b);
+            }
+          }
+          bucketsCompared.increment(KeyHash.BUCKETS);
+          round.differing = differing.size();
+          return compareBuckets(round, differing, 0);
+        })
+        .map(v -> {
+          long now = System.currentTimeMillis();
+          RepairReport r = new RepairReport(peer, KeyHash.BUCKETS, round.differing, round.sent, round.received, now - start, now);
+          duration.record(now - start, TimeUnit.MILLISECONDS);
+          last.put(peer, r);
+          lastCompleted.set(peer, now);
+          repairedSinceStart[peer] = true;
+          if (r.recordsSent() + r.recordsReceived() > 0) {
+            log.info("repair with peer {}: {} buckets differed, {} records sent, {} received in {} ms",
+                peer, r.bucketsDiffering(), r.recordsSent(), r.recordsReceived(), r.durationMs());
+          }
+          return r;
+        });
+    running.put(peer, f);
+    f.onComplete(ar -> running.remove(peer));
+    return f;
+  }
+
+  private static final class Round {
+    final int peer;
+    int differing;
+    long sent;
+    long received;
+
+    Round(int peer) {
+      this.peer = peer;
+    }
+  }
+
+  /** Groups of buckets one after another, so a round never floods either node. */
+  private Future<Void> compareBuckets(Round round, List<Integer> buckets, int index) {
+    if (index >= buckets.size()) {
+      return Future.succeededFuture();
+    }
+    List<Integer> group = buckets.subList(index, Math.min(buckets.size(), index + BUCKET_GROUP));
+    return compareGroup(round, group)
+        .compose(moved -> throttle(moved))
+        .compose(v -> compareBuckets(round, buckets, index + BUCKET_GROUP));
+  }
+
+  private Future<Integer> compareGroup(Round round, List<Integer> buckets) {
+    int peer = round.peer;
+    long horizon = graceHorizon(config);
+    StringBuilder list = new StringBuilder();
+    for (int b : buckets) {
+      list.append(list.length() == 0 ? "" : ",").append(b);
+    }
+    Future<List<Record>> theirsF = client.call(HttpMethod.GET, peer, "/internal/buckets?peer=" + config.nodeId() + "&buckets=" + list, null)
+        .map(body -> decode(body.getBytes()));
+    Future<List<Record>> mineF = reader.bucketVersions(buckets);
+    return Future.all(theirsF, mineF).compose(cf -> {
+      Map<String, Version> theirs = new HashMap<>();
+      for (Record r : theirsF.result()) {
+        theirs.put(r.key(), r.version());
+      }
+      List<String> push = new ArrayList<>();
+      for (Record r : mineF.result()) {
+        if (!ring.isReplica(r.key(), peer) || (r.tombstone() && r.version().hlc() < horizon)) {
+          continue;
+        }
+        Version t = theirs.remove(r.key());
+        if (t == null || r.version().isNewerThan(t)) {
+          push.add(r.key());
+        } else if (t.isNewerThan(r.version())) {
+          theirs.put(r.key(), t); // keep: they are newer, pull it
+        }
+      }
+      // What is left in theirs: keys they have newer, or that we lack.
+      Map<String, Version> mine = new HashMap<>();
+      for (Record r : mineF.result()) {
+        mine.put(r.key(), r.version());
+      }
+      List<String> pull = new ArrayList<>();
+      theirs.forEach((k, v) -> {
+        Version m = mine.get(k);
+        if (m == null || v.isNewerThan(m)) {
+          pull.add(k);
+        }
+      });
+      return pushKeys(round, push, 0).compose(v -> pullKeys(round, pull, 0)).map(v -> push.size() + pull.size());
+    });
+  }
+
+  private Future<Void> pushKeys(Round round, List<String> keys, int from) {
+    if (from >= keys.size()) {
+      return Future.succeededFuture();
+    }
+    List<String> chunk = keys.subList(from, Math.min(keys.size(), from + RECORD_BATCH));
+    return reader.records(chunk)
+        .compose(records -> records.isEmpty() ? Future.succeededFuture(0) : client.apply(round.peer, records).map(n -> {
+          round.sent += records.size();
+          recordsSent.increment(records.size());
+          return n;
+        }))
+        .compose(n -> pushKeys(round, keys, from + RECORD_BATCH));
+  }
+
+  private Future<Void> pullKeys(Round round, List<String> keys, int from) {
+    if (from >= keys.size()) {
+      return Future.succeededFuture();
+    }
+    List<String> chunk = keys.subList(from, Math.min(keys.size(), from + RECORD_BATCH));
+    JsonArray body = new JsonArray(new ArrayList<>(chunk));
+    long horizon = graceHorizon(config);
+    return client.call(HttpMethod.POST, round.peer, "/internal/records", body.toBuffer())
+        .compose(buf -> {
+          List<Record> records = new ArrayList<>();
+          for (Record r : decode(buf.getBytes())) {
+            if (!(r.tombstone() && r.version().hlc() < horizon)) {
+              records.add(r);
+            }
+          }
+          if (records.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          round.received += records.size();
+          recordsReceived.increment(records.size());
+          return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records)).mapEmpty();
+        })
+        .compose(v -> pullKeys(round, keys, from + RECORD_BATCH));
+  }
+
+  /** Waits long enough that repair stays under REPAIR_RATE records per second. */
+  private Future<Void> throttle(int moved) {
+    long delayMs = moved * 1000L / config.repairRate();
+    if (delayMs < 1) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> p = Promise.promise();
+    vertx.setTimer(delayMs, id -> p.complete());
+    return p.future();
+  }
+
+  private void purgeTombstones() {
+    vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.PurgeTombstones(graceHorizon(config)))
+        .onSuccess(m -> {
+          if (m.body() > 0) {
+            log.info("purged {} tombstones older than TOMBSTONE_GRACE ({})", m.body(), config.tombstoneGrace());
+          }
+        });
+  }
+
+  private JsonObject info() {
+    JsonObject out = new JsonObject();
+    last.forEach((peer, r) -> out.put(Integer.toString(peer), r.toJson()));
+    return out;
+  }
+
+  private List<Record> decode(byte[] bytes) {
+    try {
+      return RecordJson.decodeList(bytes, Integer.MAX_VALUE);
+    } catch (BadRequest e) {
+      throw new IllegalStateException("peer sent unreadable records: " + e.getMessage());
+    }
+  }
+
+  public static String encodeDigests(long[] digests) {
+    Buffer b = Buffer.buffer(digests.length * 8);
+    for (long d : digests) {
+      b.appendLong(d);
+    }
+    return Base64.getEncoder().encodeToString(b.getBytes());
+  }
+
+  static long[] decodeDigests(String base64) {
+    byte[] bytes = Base64.getDecoder().decode(base64);
+    Buffer b = Buffer.buffer(bytes);
+    long[] out = new long[bytes.length / 8];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = b.getLong(i * 8);
+    }
+    if (out.length != KeyHash.BUCKETS) {
+      throw new IllegalStateException("peer sent " + out.length + " digests, expected " + KeyHash.BUCKETS);
+    }
+    return out;
+  }
+}
