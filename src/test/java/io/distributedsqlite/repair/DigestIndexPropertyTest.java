@@ -1,0 +1,94 @@
+package io.distributedsqlite.repair;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.distributedsqlite.LocalCodec;
+import io.distributedsqlite.cluster.DigestIndex;
+import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.SqliteStore;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.storage.Version;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Property: the digests kept incrementally by the storage worker under concurrent random writes,
+ * overwrites, stale writes, deletes and tombstone purges equal the digests recomputed from the
+ * table afterwards.
+ */
+class DigestIndexPropertyTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void incrementalDigestsEqualDigestsRecomputedFromTheTable() throws Exception {
+    for (long seed = 1; seed <= 5; seed++) {
+      check(seed, dir.resolve("seed-" + seed));
+    }
+  }
+
+  private void check(long seed, Path dataDir) throws Exception {
+    Ring ring = new Ring(5, 3);
+    int self = 0;
+    DigestIndex incremental = new DigestIndex(self, ring);
+    Vertx vertx = Vertx.vertx();
+    try {
+      for (Class<?> type : List.of(StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
+        LocalCodec.register(vertx, type);
+      }
+      SqliteStore store = SqliteStore.open(dataDir, "NORMAL");
+      HybridLogicalClock clock = new HybridLogicalClock(self, 0);
+      StorageVerticle storage = new StorageVerticle(store, clock, 100, 100_000, 1000, incremental, new SimpleMeterRegistry());
+      vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
+
+      Random rnd = new Random(seed);
+      List<Future<?>> sent = new ArrayList<>();
+      long base = 1_700_000_000_000L;
+      for (int i = 0; i < 3_000; i++) {
+        String key = "k" + rnd.nextInt(400); // few keys: many overwrites, stale writes and deletes
+        Version v = Version.of(base + rnd.nextInt(10_000), rnd.nextInt(3), rnd.nextInt(5));
+        Record r = rnd.nextInt(4) == 0 ? Record.tombstone(key, v) : Record.write(key, "{\"n\":" + i + "}", v, 0);
+        List<Record> batch = new ArrayList<>(List.of(r));
+        if (rnd.nextInt(10) == 0) {
+          batch.add(Record.write("k" + rnd.nextInt(400), "[" + i + "]", Version.of(base + rnd.nextInt(10_000), 0, 1), 0));
+        }
+        sent.add(vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(batch)));
+        if (i % 700 == 699) {
+          sent.add(vertx.eventBus().request(StorageVerticle.ADDRESS,
+              new StorageCommand.PurgeTombstones(Version.of(base + 2_000, 0, 0).hlc())));
+        }
+      }
+      Future.all(new ArrayList<>(sent.stream().map(f -> (Future<?>) f).toList())).await(60, TimeUnit.SECONDS);
+      vertx.undeploy(vertx.deploymentIDs().iterator().next()).await(10, TimeUnit.SECONDS);
+    } finally {
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+
+    DigestIndex recomputed = new DigestIndex(self, ring);
+    int[] rows = {0};
+    try (SqliteStore reopened = SqliteStore.open(dataDir, "NORMAL")) {
+      reopened.forEachVersion(r -> {
+        rows[0]++;
+        recomputed.changed(null, r);
+      });
+    }
+    assertTrue(rows[0] > 100, "the table holds the surviving records");
+    for (int peer = 1; peer < 5; peer++) {
+      assertArrayEquals(recomputed.digestsFor(peer), incremental.digestsFor(peer), "seed " + seed + ", peer " + peer);
+    }
+  }
+}
