@@ -73,7 +73,7 @@ public final class Node {
     Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
     DigestIndex digests = new DigestIndex(config.nodeId(), ring);
     return vertx.executeBlocking(() -> {
-      SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous());
+      SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
       store.forEachVersion(r -> digests.changed(null, r));
       long lastAlive = store.lastAlive();
@@ -87,7 +87,7 @@ public final class Node {
       return new Opened(store, clock, stale);
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
-          config.writeQueueMax(), config.hintMaxPerPeer(), digests, registry);
+          config.writeQueueMax(), config.hintMaxPerPeer(), digests, registry, health::storageFailing);
       NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.stale());
       health.stale(opened.stale());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))

@@ -29,13 +29,15 @@ public final class PeerClient {
   public PeerClient(Vertx vertx, NodeConfig config) {
     this.config = config;
     this.timeoutMs = config.peerTimeout().toMillis();
-    this.client = WebClient.create(vertx, new WebClientOptions()
+    WebClientOptions options = new WebClientOptions()
         .setKeepAlive(true)
         .setTcpNoDelay(true)
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs))
         .setIdleTimeout(60)
-        .setUserAgent("distributed-sqlite-peer"),
-        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(8));
+        .setUserAgent("distributed-sqlite-peer");
+    config.tls().ifPresent(tls -> options.setSsl(true).setVerifyHost(true)
+        .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.caFile().toString())));
+    this.client = WebClient.create(vertx, options, new io.vertx.core.http.PoolOptions().setHttp1MaxSize(8));
   }
 
   private HttpRequest<Buffer> request(io.vertx.core.http.HttpMethod method, int peer, String uri) {

@@ -28,6 +28,7 @@ public record NodeConfig(
     Consistency writeConsistency,
     Consistency readConsistency,
     String sqliteSynchronous,
+    long sqliteMaxDbBytes,
     int writeBatchMax,
     int writeQueueMax,
     int readPoolSize,
@@ -42,6 +43,10 @@ public record NodeConfig(
     int repairRate,
     Duration tombstoneGrace,
     Optional<String> clusterToken,
+    ApiTokens apiTokens,
+    Optional<Tls> tls,
+    Duration requestTimeout,
+    Duration idleTimeout,
     Duration shutdownTimeout) {
 
   public static final int MAX_KEY_BYTES = 1024;
@@ -80,6 +85,7 @@ public record NodeConfig(
         r.consistency("WRITE_CONSISTENCY", Consistency.ONE),
         r.consistency("READ_CONSISTENCY", Consistency.QUORUM),
         r.oneOf("SQLITE_SYNCHRONOUS", "FULL", Set.of("FULL", "NORMAL", "EXTRA")),
+        r.longIn("SQLITE_MAX_DB_BYTES", 0, 0, Long.MAX_VALUE),
         r.intIn("WRITE_BATCH_MAX", 1000, 1, 100_000),
         r.intIn("WRITE_QUEUE_MAX", 20_000, 1, 10_000_000),
         r.intIn("READ_POOL_SIZE", Math.max(2, cores), 1, 256),
@@ -94,6 +100,10 @@ public record NodeConfig(
         r.intIn("REPAIR_RATE", 20_000, 1, 10_000_000),
         r.duration("TOMBSTONE_GRACE", "10d"),
         r.optional("CLUSTER_TOKEN"),
+        ApiTokens.parse(env.get("API_TOKENS"), env.get("API_TOKENS_FILE")),
+        Tls.fromEnvironment(r.optional("TLS_CERT_FILE"), r.optional("TLS_KEY_FILE"), r.optional("TLS_CA_FILE")),
+        r.duration("REQUEST_TIMEOUT", "10s"),
+        r.duration("IDLE_TIMEOUT", "60s"),
         r.duration("SHUTDOWN_TIMEOUT", "20s"));
   }
 
@@ -116,6 +126,22 @@ public record NodeConfig(
       }
       try {
         int n = Integer.parseInt(v.trim());
+        if (n < min || n > max) {
+          throw new ConfigException(name + "=" + v + " is outside " + min + ".." + max);
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        throw new ConfigException(name + "=" + v + " is not an integer");
+      }
+    }
+
+    long longIn(String name, long def, long min, long max) {
+      String v = env.get(name);
+      if (v == null || v.isBlank()) {
+        return def;
+      }
+      try {
+        long n = Long.parseLong(v.trim());
         if (n < min || n > max) {
           throw new ConfigException(name + "=" + v + " is outside " + min + ".." + max);
         }

@@ -37,9 +37,10 @@ final class ClientRoutes {
   }
 
   void mount(Router router) {
-    router.post("/set").handler(this::set);
-    router.get("/get").handler(this::get);
-    router.delete("/delete").handler(this::delete);
+    ClientAuth auth = new ClientAuth(config.apiTokens());
+    router.post("/set").handler(auth::requireWrite).handler(this::set);
+    router.get("/get").handler(auth::requireRead).handler(this::get);
+    router.delete("/delete").handler(auth::requireWrite).handler(this::delete);
   }
 
   private void set(RoutingContext ctx) {

@@ -5,6 +5,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.TimeoutHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,6 +25,16 @@ public final class HttpVerticle extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.route().handler(new RequestMetrics(services.registry())::handle);
+    // A request that is not answered within REQUEST_TIMEOUT gets 503 instead of hanging.
+    // (/admin/repair is exempt: a full rebuild legitimately takes longer.)
+    TimeoutHandler timeout = TimeoutHandler.create(services.config().requestTimeout().toMillis(), 503);
+    router.route().handler(ctx -> {
+      if (ctx.request().path().startsWith("/admin/")) {
+        ctx.next();
+      } else {
+        timeout.handle(ctx);
+      }
+    });
     ClientRoutes client = new ClientRoutes(vertx, services.config());
     client.mount(router);
     new InternalRoutes(vertx, services, client).mount(router);
@@ -31,15 +42,18 @@ public final class HttpVerticle extends VerticleBase {
     router.errorHandler(404, ctx -> Responses.error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + safePath(ctx)));
     router.errorHandler(405, ctx -> Responses.error(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + safePath(ctx)));
     router.errorHandler(400, ctx -> Responses.error(ctx, 400, "bad_request", "the request could not be read"));
+    router.errorHandler(503, ctx -> Responses.error(ctx, 503, "timeout", "the request did not finish within REQUEST_TIMEOUT"));
     router.errorHandler(500, ctx -> Responses.fail(ctx, ctx.failure() == null ? new RuntimeException("unknown") : ctx.failure()));
     HttpServerOptions options = new HttpServerOptions()
         .setHost(services.config().host())
         .setPort(services.config().port())
         .setMaxHeaderSize(16 * 1024)
         .setMaxInitialLineLength(8 * 1024)
-        .setIdleTimeout(120)
+        .setIdleTimeout((int) services.config().idleTimeout().toSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setTcpNoDelay(true);
+    services.config().tls().ifPresent(tls -> options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+        .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString())));
     server = vertx.createHttpServer(options).requestHandler(router).invalidRequestHandler(HttpVerticle::invalidRequest);
     return server.listen();
   }

@@ -24,8 +24,9 @@ final class OpsRoutes {
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
         .end(services.registry().scrape()));
-    router.get("/cluster").handler(this::cluster);
-    router.post("/admin/repair").handler(this::repair);
+    ClientAuth auth = new ClientAuth(services.config().apiTokens());
+    router.get("/cluster").handler(auth::requireRead).handler(this::cluster);
+    router.post("/admin/repair").handler(auth::requireWrite).handler(this::repair);
   }
 
   /** Runs an anti-entropy round with every peer now and reports what it did. */

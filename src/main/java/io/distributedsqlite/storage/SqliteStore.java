@@ -64,6 +64,14 @@ public final class SqliteStore implements AutoCloseable {
    * SQLite database, instead of overwriting it.
    */
   public static SqliteStore open(Path dataDir, String synchronous) throws StorageException {
+    return open(dataDir, synchronous, 0);
+  }
+
+  /**
+   * As {@link #open(Path, String)}, with the database capped at {@code maxDbBytes} (0: no cap);
+   * writes beyond it fail with SQLITE_FULL like on a full disk.
+   */
+  public static SqliteStore open(Path dataDir, String synchronous, long maxDbBytes) throws StorageException {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
@@ -79,8 +87,19 @@ public final class SqliteStore implements AutoCloseable {
       cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
       Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file, cfg.toProperties());
       try (Statement st = conn.createStatement()) {
-        st.execute("PRAGMA integrity_check(1)");
+        try (ResultSet rs = st.executeQuery("PRAGMA quick_check(1)")) {
+          String verdict = rs.next() ? rs.getString(1) : "no answer";
+          if (!"ok".equals(verdict)) {
+            throw new StorageException(file + " is damaged (" + verdict + "); restore it or wipe DATA_DIR to rebuild from replicas");
+          }
+        }
         Schema.create(st);
+        if (maxDbBytes > 0) {
+          try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+            long pages = Math.max(16, maxDbBytes / rs.getLong(1));
+            st.execute("PRAGMA max_page_count = " + pages);
+          }
+        }
       }
       conn.setAutoCommit(false);
       return new SqliteStore(file, conn);

@@ -48,11 +48,19 @@ public final class StorageVerticle extends VerticleBase {
   private final AtomicInteger depth = new AtomicInteger();
   private final DistributionSummary batchSize;
   private final Timer commitLatency;
+  private final java.util.function.Consumer<Boolean> diskFailing;
   private MessageConsumer<StorageCommand> consumer;
   private boolean flushScheduled;
 
   public StorageVerticle(SqliteStore store, HybridLogicalClock clock, int batchMax, int queueMax,
       int hintMaxPerPeer, ChangeListener listener, MeterRegistry registry) {
+    this(store, clock, batchMax, queueMax, hintMaxPerPeer, listener, registry, failing -> {});
+  }
+
+  /** {@code diskFailing} hears true when the disk refuses writes (full, I/O error), false once a commit succeeds again. */
+  public StorageVerticle(SqliteStore store, HybridLogicalClock clock, int batchMax, int queueMax,
+      int hintMaxPerPeer, ChangeListener listener, MeterRegistry registry, java.util.function.Consumer<Boolean> diskFailing) {
+    this.diskFailing = diskFailing;
     this.hintMaxPerPeer = hintMaxPerPeer;
     this.hintsDropped = io.micrometer.core.instrument.Counter.builder("dsqlite_hints_dropped")
         .description("Hints not kept because the peer had HINT_MAX_PER_PEER already").register(registry);
@@ -138,6 +146,7 @@ public final class StorageVerticle extends VerticleBase {
       store.commit();
     } catch (SQLException e) {
       store.rollback();
+      diskFailing.accept(true);
       log.error("group commit of {} commands failed: {}", batch.size(), e.getMessage());
       for (Message<StorageCommand> m : batch) {
         m.fail(failureCode(e), e.getMessage());
@@ -150,6 +159,11 @@ public final class StorageVerticle extends VerticleBase {
     for (Record[] change : changes) {
       listener.changed(change[0], change[1]);
     }
+    boolean anyFailed = false;
+    for (Object r : results) {
+      anyFailed |= r instanceof SQLException e && failureCode(e) == DISK_FULL;
+    }
+    diskFailing.accept(anyFailed);
     for (int i = 0; i < batch.size(); i++) {
       if (results[i] instanceof SQLException e) {
         batch.get(i).fail(failureCode(e), e.getMessage());
@@ -204,7 +218,7 @@ public final class StorageVerticle extends VerticleBase {
   private static int failureCode(SQLException e) {
     if (e instanceof SQLiteException se) {
       SQLiteErrorCode code = se.getResultCode();
-      if (code == SQLiteErrorCode.SQLITE_FULL) {
+      if (code == SQLiteErrorCode.SQLITE_FULL || code.name().startsWith("SQLITE_IOERR")) {
         return DISK_FULL;
       }
     }
