@@ -55,6 +55,23 @@ public final class PeerClient {
         .compose(res -> expect200(res).map(b -> b.getInteger("applied", 0)));
   }
 
+  /** The peer's local records (tombstones included) for the keys it has. */
+  public Future<List<Record>> read(int peer, List<String> keys) {
+    return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/read")
+        .putHeader("content-type", "application/json")
+        .sendBuffer(new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(keys)).toBuffer())
+        .compose(res -> {
+          if (res.statusCode() != 200) {
+            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/read");
+          }
+          try {
+            return Future.succeededFuture(RecordJson.decodeList(res.body().getBytes(), Integer.MAX_VALUE));
+          } catch (BadRequest e) {
+            return Future.failedFuture("peer " + peer + " sent unreadable records: " + e.getMessage());
+          }
+        });
+  }
+
   /** The peer's local record for a key (tombstones included), or null when it has none. */
   public Future<Record> get(int peer, String key) {
     return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/get")

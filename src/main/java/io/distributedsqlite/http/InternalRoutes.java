@@ -58,6 +58,7 @@ final class InternalRoutes {
     router.get("/internal/digests").handler(this::digests);
     router.get("/internal/buckets").handler(this::bucket);
     router.post("/internal/records").handler(this::records);
+    router.post("/internal/read").handler(this::read);
   }
 
   /** Anti-entropy: this node's digests of the records it shares with the asking peer. */
@@ -95,13 +96,26 @@ final class InternalRoutes {
     }
   }
 
+  /** Quorum reads: this node's own records (tombstones included) for a JSON array of keys. */
+  private void read(RoutingContext ctx) {
+    readKeys(ctx).onSuccess(records -> Responses.json(ctx, 200, RecordJson.encodeList(records)))
+        .onFailure(t -> Responses.fail(ctx, t));
+  }
+
   /** Anti-entropy: full records for a JSON array of keys (those this node has). */
   private void records(RoutingContext ctx) {
     if (refuseWhenStale(ctx)) {
       return;
     }
     long horizon = AntiEntropyVerticle.graceHorizon(services.config());
-    Responses.body(ctx, bodyLimit).compose(bytes -> {
+    readKeys(ctx).onSuccess(records -> {
+      records.removeIf(r -> r.tombstone() && r.version().hlc() < horizon);
+      Responses.json(ctx, 200, RecordJson.encodeList(records));
+    }).onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  private Future<List<Record>> readKeys(RoutingContext ctx) {
+    return Responses.body(ctx, bodyLimit).compose(bytes -> {
       try {
         JsonArray keys = new JsonArray(io.vertx.core.buffer.Buffer.buffer(bytes));
         if (keys.size() > 10_000) {
@@ -120,10 +134,7 @@ final class InternalRoutes {
       } catch (RuntimeException e) {
         return Future.failedFuture(BadRequest.of("invalid_json", "expected a JSON array of key strings"));
       }
-    }).onSuccess(records -> {
-      records.removeIf(r -> r.tombstone() && r.version().hlc() < horizon);
-      Responses.json(ctx, 200, RecordJson.encodeList(records));
-    }).onFailure(t -> Responses.fail(ctx, t));
+    });
   }
 
   private int peerParam(RoutingContext ctx) throws BadRequest {

@@ -18,7 +18,7 @@ import java.util.List;
 
 /**
  * Coordinates client reads: asks every replica of the key that is up (this node through the read
- * pool, peers through {@code /internal/get}), answers once the read consistency's number of
+ * pool, peers through {@code /internal/read}, both coalesced by a {@link ReadBatcher}), answers once the read consistency's number of
  * replicas answered with the newest version among them, and then, in the background, sends the
  * newest version seen to every replica that answered with an older one or none (read repair).
  */
@@ -31,6 +31,7 @@ public final class QuorumReadVerticle extends VerticleBase {
   private final MeterRegistry registry;
   private final boolean[] up;
   private PeerClient client;
+  private ReadBatcher[] batchers;
   private Counter repairs;
 
   public QuorumReadVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry) {
@@ -45,6 +46,11 @@ public final class QuorumReadVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     client = new PeerClient(vertx, config);
+    batchers = new ReadBatcher[config.clusterSize()];
+    for (int i = 0; i < batchers.length; i++) {
+      int peer = i;
+      batchers[i] = peer == config.nodeId() ? new ReadBatcher(reader::records) : new ReadBatcher(keys -> client.read(peer, keys));
+    }
     repairs = Counter.builder("dsqlite_read_repairs").description("Replicas sent a newer version by read repair").register(registry);
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> up[m.body().peer()] = m.body().up());
     return vertx.eventBus().<ReadRequest>consumer(ADDRESS, this::coordinate).completion();
@@ -69,12 +75,10 @@ public final class QuorumReadVerticle extends VerticleBase {
       int idx = i;
       int replica = replicas[i];
       Future<Record> f;
-      if (replica == config.nodeId()) {
-        f = reader.get(req.key());
-      } else if (!up[replica]) {
+      if (replica != config.nodeId() && !up[replica]) {
         f = Future.failedFuture("down");
       } else {
-        f = client.get(replica, req.key());
+        f = batchers[replica].get(req.key());
       }
       f.onComplete(ar -> {
         answers[idx] = new Answer(replica, ar.succeeded() ? ar.result() : null, ar.succeeded());
@@ -83,7 +87,7 @@ public final class QuorumReadVerticle extends VerticleBase {
         } else {
           counter.fail();
         }
-        if (counter.decidedNow()) {
+        if (counter.readyToAnswer()) {
           Record newest = newest(answers);
           int stale = counter.met() ? countStale(answers, newest) : 0;
           msg.reply(new ReadOutcome(newest, req.level(), replicas.length, counter.required(), counter.acked(), stale));

@@ -12,6 +12,7 @@ public final class AckCounter {
   private int acked;
   private int failed;
   private boolean decided;
+  private boolean answered;
   private int localFailure;
 
   public AckCounter(int replicas, int required) {
@@ -33,6 +34,27 @@ public final class AckCounter {
     }
     if (acked >= required || replicas - failed < required) {
       decided = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Every replica answered or failed. */
+  public boolean settled() {
+    return acked + failed == replicas;
+  }
+
+  /**
+   * True exactly once: when enough acks arrived, or, when the level can no longer be met, when
+   * the last replica settled, so a refusal reports the final count (each wait is bounded by the
+   * peer timeout).
+   */
+  public boolean readyToAnswer() {
+    if (answered) {
+      return false;
+    }
+    if (acked >= required || (replicas - failed < required && settled())) {
+      answered = true;
       return true;
     }
     return false;

@@ -99,7 +99,7 @@ public final class ReplicationVerticle extends VerticleBase {
             hint(replica, record);
           }
         }
-        if (acks.decidedNow()) {
+        if (acks.readyToAnswer()) {
           WriteOutcome out = new WriteOutcome(version, replicas.length, acks.required(), acks.acked(), acks.localFailure());
           if (!out.met()) {
             unavailable.increment();

@@ -1,0 +1,126 @@
+package io.distributedsqlite.support;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * N nodes as separate OS processes on free loopback ports, each with its own data directory
+ * under {@code baseDir}. Nodes are launched together and then awaited, so the JVMs start in
+ * parallel. Closing kills every process still running (only the ones this cluster started).
+ */
+public final class ProcessCluster implements AutoCloseable {
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final NodeProcess[] nodes;
+  private final ClusterHttp http = new ClusterHttp();
+
+  private ProcessCluster(NodeProcess[] nodes) {
+    this.nodes = nodes;
+  }
+
+  public static ProcessCluster start(int size, int rf, Path baseDir, Map<String, String> extraEnv) {
+    return start(size, rf, baseDir, extraEnv, Map.of());
+  }
+
+  /** {@code perNodeEnv} adds settings for single nodes on top of {@code extraEnv}. */
+  public static ProcessCluster start(int size, int rf, Path baseDir, Map<String, String> extraEnv,
+      Map<Integer, Map<String, String>> perNodeEnv) {
+    return start(size, rf, baseDir, extraEnv, (id, ports) -> perNodeEnv.getOrDefault(id, Map.of()));
+  }
+
+  /**
+   * {@code perNodeEnv} computes settings for single nodes from their id and every node's port
+   * (e.g. a PEERS list that points one node at a closed port: a one-way partition).
+   */
+  public static ProcessCluster start(int size, int rf, Path baseDir, Map<String, String> extraEnv,
+      java.util.function.BiFunction<Integer, int[], Map<String, String>> perNodeEnv) {
+    Path jar = NodeProcess.jar();
+    int[] ports = new int[size];
+    for (int i = 0; i < size; i++) {
+      ports[i] = TestCluster.freePort();
+    }
+    NodeProcess[] nodes = new NodeProcess[size];
+    for (int i = 0; i < size; i++) {
+      Map<String, String> extra = new HashMap<>(extraEnv);
+      extra.putAll(perNodeEnv.apply(i, ports.clone()));
+      Path dir = baseDir.resolve("node-" + i);
+      nodes[i] = new NodeProcess(jar, i, ports[i], dir, NodeProcess.clusterEnv(i, ports, rf, dir, extra));
+    }
+    ProcessCluster cluster = new ProcessCluster(nodes);
+    try {
+      for (NodeProcess n : nodes) {
+        n.start();
+      }
+      for (NodeProcess n : nodes) {
+        n.awaitHealthy(START_TIMEOUT);
+      }
+    } catch (RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+    return cluster;
+  }
+
+  public int size() {
+    return nodes.length;
+  }
+
+  public NodeProcess node(int i) {
+    return nodes[i];
+  }
+
+  public String baseUrl(int i) {
+    return nodes[i].baseUrl();
+  }
+
+  public void kill9(int i) {
+    nodes[i].kill9();
+  }
+
+  /** Restarts node {@code i} on its data directory and port and waits for its health. */
+  public void restart(int i) {
+    nodes[i].restart(START_TIMEOUT);
+  }
+
+  /**
+   * Waits until {@code observer}'s failure detector ({@code GET /cluster}) sees {@code peer} in
+   * {@code state} ("up" or "down"); returns whether it did within the timeout.
+   */
+  public boolean awaitPeerState(int observer, int peer, String state, Duration timeout) {
+    return ClusterHttp.poll(timeout, () -> state.equals(peerState(http, baseUrl(observer), peer)));
+  }
+
+  /** The state ("up"/"down") {@code base}'s /cluster shows for {@code peer}, or null without an answer. */
+  public static String peerState(ClusterHttp http, String base, int peer) {
+    ClusterHttp.Response r = http.get(base + "/cluster");
+    JsonObject json = r.status() == 200 ? r.json() : null;
+    if (json == null) {
+      return null;
+    }
+    JsonArray list = json.getJsonArray("nodes");
+    for (int i = 0; i < list.size(); i++) {
+      JsonObject n = list.getJsonObject(i);
+      if (n.getInteger("id") == peer) {
+        return n.getString("state");
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void close() {
+    for (NodeProcess n : nodes) {
+      if (n != null) {
+        try {
+          n.close();
+        } catch (RuntimeException ignored) {
+          // keep killing the others
+        }
+      }
+    }
+  }
+}
