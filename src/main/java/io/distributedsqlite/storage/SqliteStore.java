@@ -24,17 +24,18 @@ public final class SqliteStore implements AutoCloseable {
 
   private final Path file;
   private final Connection conn;
-  private final PreparedStatement selectVersion;
-  private final PreparedStatement upsert;
-  private final PreparedStatement insertHint;
-  private final PreparedStatement deleteHint;
-  private final PreparedStatement saveHighWater;
-  private final PreparedStatement purgeTombstones;
-  private final PreparedStatement dropOldHints;
-  private final PreparedStatement selectTombstones;
+  private PreparedStatement selectVersion;
+  private PreparedStatement upsert;
+  private PreparedStatement insertHint;
+  private PreparedStatement deleteHint;
+  private PreparedStatement saveHighWater;
+  private PreparedStatement purgeTombstones;
+  private PreparedStatement dropOldHints;
+  private PreparedStatement selectTombstones;
 
   /** Hints per peer, counted once at open and kept current, to bound them without a count(*) per write. */
   private final java.util.Map<Integer, Long> hintCounts = new java.util.HashMap<>();
+  private boolean inTransaction;
 
   private SqliteStore(Path file, Connection conn) throws SQLException {
     this.file = file;
@@ -44,19 +45,43 @@ public final class SqliteStore implements AutoCloseable {
         hintCounts.put(rs.getInt(1), rs.getLong(2));
       }
     }
-    this.selectVersion = conn.prepareStatement("SELECT hlc, node, tombstone, value, expires_at FROM kv WHERE key = ?");
-    this.upsert = conn.prepareStatement(
+    prepare();
+  }
+
+  private void prepare() throws SQLException {
+    selectVersion = conn.prepareStatement("SELECT hlc, node, tombstone, value, expires_at FROM kv WHERE key = ?");
+    upsert = conn.prepareStatement(
         "INSERT INTO kv(key, value, hlc, node, tombstone, expires_at, bucket) VALUES (?, json(?), ?, ?, ?, ?, ?) "
             + "ON CONFLICT(key) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, node = excluded.node, "
             + "tombstone = excluded.tombstone, expires_at = excluded.expires_at");
-    this.insertHint = conn.prepareStatement(
+    insertHint = conn.prepareStatement(
         "INSERT INTO hints(peer, key, value, hlc, node, tombstone, expires_at, created_at) VALUES (?, ?, json(?), ?, ?, ?, ?, ?)");
-    this.deleteHint = conn.prepareStatement("DELETE FROM hints WHERE id = ?");
-    this.saveHighWater = conn.prepareStatement(
+    deleteHint = conn.prepareStatement("DELETE FROM hints WHERE id = ?");
+    saveHighWater = conn.prepareStatement(
         "INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
-    this.purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
-    this.selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
-    this.dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
+    purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
+    selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
+    dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
+  }
+
+  /**
+   * Re-prepares every statement after a failed write: the driver leaves a statement that failed
+   * mid-step unusable ("statement is not executing").
+   */
+  public void recover() {
+    for (PreparedStatement ps : new PreparedStatement[] {selectVersion, upsert, insertHint, deleteHint, saveHighWater,
+        purgeTombstones, dropOldHints, selectTombstones}) {
+      try {
+        ps.close();
+      } catch (SQLException ignored) {
+        // replaced below
+      }
+    }
+    try {
+      prepare();
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot re-prepare statements on " + file + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -101,7 +126,6 @@ public final class SqliteStore implements AutoCloseable {
           }
         }
       }
-      conn.setAutoCommit(false);
       return new SqliteStore(file, conn);
     } catch (SQLException e) {
       throw new StorageException("cannot open " + file + ": " + e.getMessage(), e);
@@ -140,7 +164,6 @@ public final class SqliteStore implements AutoCloseable {
         high = Math.max(high, rs.getLong(1));
       }
     }
-    conn.commit();
     return high;
   }
 
@@ -162,6 +185,7 @@ public final class SqliteStore implements AutoCloseable {
    * newer or equal and nothing changed.
    */
   public Record apply(Record incoming) throws SQLException {
+    ensureTransaction();
     Record current = current(incoming.key());
     if (!incoming.supersedes(current)) {
       return incoming;
@@ -179,6 +203,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Keeps a hint unless the peer already has {@code maxPerPeer}; returns whether it was kept. */
   public boolean storeHint(int peer, Record r, long nowMillis, int maxPerPeer) throws SQLException {
+    ensureTransaction();
     if (hintCounts.getOrDefault(peer, 0L) >= maxPerPeer) {
       return false;
     }
@@ -196,6 +221,7 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   public void deleteHints(int peer, List<Long> ids) throws SQLException {
+    ensureTransaction();
     long deleted = 0;
     for (long id : ids) {
       deleteHint.setLong(1, id);
@@ -206,6 +232,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Drops a peer's hints older than the hint window; anti-entropy covers what they held. */
   public int dropHintsOlderThan(int peer, long createdBeforeMillis) throws SQLException {
+    ensureTransaction();
     dropOldHints.setInt(1, peer);
     dropOldHints.setLong(2, createdBeforeMillis);
     int dropped = dropOldHints.executeUpdate();
@@ -215,6 +242,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. */
   public List<Record> purgeTombstonesBefore(long hlc) throws SQLException {
+    ensureTransaction();
     List<Record> purged = new java.util.ArrayList<>();
     selectTombstones.setLong(1, hlc);
     try (ResultSet rs = selectTombstones.executeQuery()) {
@@ -229,6 +257,7 @@ public final class SqliteStore implements AutoCloseable {
 
   /** Records the clock's high-water mark and that the node was alive now; part of every commit. */
   public void saveHighWater(long hlc, long nowMillis) throws SQLException {
+    ensureTransaction();
     saveHighWater.setString(1, "clock");
     saveHighWater.setLong(2, hlc);
     saveHighWater.executeUpdate();
@@ -241,9 +270,7 @@ public final class SqliteStore implements AutoCloseable {
   public long lastAlive() throws SQLException {
     try (Statement st = conn.createStatement();
         ResultSet rs = st.executeQuery("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE name = 'alive'")) {
-      long v = rs.getLong(1);
-      conn.commit();
-      return v;
+      return rs.getLong(1);
     }
   }
 
@@ -255,41 +282,61 @@ public final class SqliteStore implements AutoCloseable {
         consumer.accept(new Record(rs.getString(1), null, new Version(rs.getLong(2), rs.getInt(3)), rs.getInt(4) != 0, 0));
       }
     }
-    conn.commit();
+  }
+
+  /**
+   * Transactions are explicit statements (the connection stays in auto-commit mode), because
+   * SQLite may roll a transaction back by itself (SQLITE_FULL, some I/O errors) and the driver's
+   * own bookkeeping would then be wrong. Writing methods open one when none is open.
+   */
+  private void ensureTransaction() throws SQLException {
+    if (!inTransaction) {
+      exec("BEGIN IMMEDIATE");
+      inTransaction = true;
+    }
+  }
+
+  private void exec(String sql) throws SQLException {
+    try (Statement st = conn.createStatement()) {
+      st.execute(sql);
+    }
   }
 
   public void savepoint() throws SQLException {
-    try (Statement st = conn.createStatement()) {
-      st.execute("SAVEPOINT cmd");
-    }
+    ensureTransaction();
+    exec("SAVEPOINT cmd");
   }
 
+  /** Ends the innermost savepoint, keeping or undoing its changes; throws when SQLite already rolled back. */
   public void releaseSavepoint(boolean keep) throws SQLException {
-    try (Statement st = conn.createStatement()) {
-      if (!keep) {
-        st.execute("ROLLBACK TO cmd");
-      }
-      st.execute("RELEASE cmd");
+    if (!keep) {
+      exec("ROLLBACK TO cmd");
     }
+    exec("RELEASE cmd");
   }
 
   public void commit() throws SQLException {
-    conn.commit();
+    if (inTransaction) {
+      inTransaction = false;
+      exec("COMMIT");
+    }
   }
 
   public void rollback() {
-    try {
-      conn.rollback();
-    } catch (SQLException ignored) {
-      // the connection is already outside a transaction
+    if (inTransaction) {
+      inTransaction = false;
+      try {
+        exec("ROLLBACK");
+      } catch (SQLException ignored) {
+        // SQLite had already rolled the transaction back
+      }
     }
   }
 
   @Override
   public void close() throws SQLException {
     try (Statement st = conn.createStatement()) {
-      conn.commit();
-      conn.setAutoCommit(true);
+      commit();
       st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
     } finally {
       conn.close();

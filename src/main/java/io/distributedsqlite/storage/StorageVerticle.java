@@ -137,8 +137,16 @@ public final class StorageVerticle extends VerticleBase {
           results[i] = execute(batch.get(i).body(), changes);
           store.releaseSavepoint(true);
         } catch (SQLException e) {
-          store.releaseSavepoint(false);
+          store.recover();
+          try {
+            store.releaseSavepoint(false);
+          } catch (SQLException rolledBack) {
+            // SQLite already rolled the whole transaction back (it does on SQLITE_FULL and some
+            // I/O errors): the batch is lost as a whole and fails with the original cause.
+            throw e;
+          }
           changes.subList(mark, changes.size()).clear();
+          log.warn("write command failed alone: {}", e.getMessage());
           results[i] = e;
         }
       }
@@ -146,6 +154,7 @@ public final class StorageVerticle extends VerticleBase {
       store.commit();
     } catch (SQLException e) {
       store.rollback();
+      store.recover();
       diskFailing.accept(true);
       log.error("group commit of {} commands failed: {}", batch.size(), e.getMessage());
       for (Message<StorageCommand> m : batch) {
