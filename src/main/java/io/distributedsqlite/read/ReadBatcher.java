@@ -17,7 +17,7 @@ import java.util.function.Function;
  * a busy one gets one request for many client reads instead of one each.
  */
 final class ReadBatcher {
-  static final int MAX_IN_FLIGHT = 4;
+  static final int MAX_IN_FLIGHT = 2;
   static final int MAX_BATCH = 128;
 
   private final Function<List<String>, Future<List<Record>>> fetch;

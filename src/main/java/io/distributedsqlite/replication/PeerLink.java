@@ -15,7 +15,7 @@ import java.util.List;
  * Each record's future completes when the peer committed the request that carried it.
  */
 final class PeerLink {
-  static final int MAX_IN_FLIGHT = 4;
+  static final int MAX_IN_FLIGHT = 2;
   static final int MAX_BATCH = 256;
   static final int MAX_BATCH_WEIGHT = 4 << 20;
 

@@ -130,28 +130,20 @@ public final class StorageVerticle extends VerticleBase {
     Object[] results = new Object[batch.size()];
     List<Record[]> changes = new ArrayList<>();
     try {
-      for (int i = 0; i < batch.size(); i++) {
-        int mark = changes.size();
-        store.savepoint();
-        try {
-          results[i] = execute(batch.get(i).body(), changes);
-          store.releaseSavepoint(true);
-        } catch (SQLException e) {
-          store.recover();
-          try {
-            store.releaseSavepoint(false);
-          } catch (SQLException rolledBack) {
-            // SQLite already rolled the whole transaction back (it does on SQLITE_FULL and some
-            // I/O errors): the batch is lost as a whole and fails with the original cause.
-            throw e;
-          }
-          changes.subList(mark, changes.size()).clear();
-          log.warn("write command failed alone: {}", e.getMessage());
-          results[i] = e;
+      try {
+        runBatch(batch, results, changes, false);
+      } catch (SQLException first) {
+        // Rare: some command failed. Undo, then run the batch again with each command in its
+        // own savepoint, so only the failing commands fail.
+        store.rollback();
+        store.recover();
+        if (batch.size() == 1) {
+          throw first;
         }
+        java.util.Arrays.fill(results, null);
+        changes.clear();
+        runBatch(batch, results, changes, true);
       }
-      store.saveHighWater(clock.highWater(), System.currentTimeMillis());
-      store.commit();
     } catch (SQLException e) {
       store.rollback();
       store.recover();
@@ -181,6 +173,41 @@ public final class StorageVerticle extends VerticleBase {
       }
     }
     scheduleIfQueued();
+  }
+
+  /**
+   * Runs every command of the batch in one transaction and commits it. With {@code isolate} each
+   * command runs in its own savepoint and a failing one is recorded in {@code results} instead of
+   * failing the batch (unless SQLite itself rolled the whole transaction back).
+   */
+  private void runBatch(List<Message<StorageCommand>> batch, Object[] results, List<Record[]> changes, boolean isolate)
+      throws SQLException {
+    for (int i = 0; i < batch.size(); i++) {
+      if (!isolate) {
+        results[i] = execute(batch.get(i).body(), changes);
+        continue;
+      }
+      int mark = changes.size();
+      store.savepoint();
+      try {
+        results[i] = execute(batch.get(i).body(), changes);
+        store.releaseSavepoint(true);
+      } catch (SQLException e) {
+        store.recover();
+        try {
+          store.releaseSavepoint(false);
+        } catch (SQLException rolledBack) {
+          // SQLite already rolled the whole transaction back (it does on SQLITE_FULL and some
+          // I/O errors): the batch is lost as a whole and fails with the original cause.
+          throw e;
+        }
+        changes.subList(mark, changes.size()).clear();
+        log.warn("write command failed alone: {}", e.getMessage());
+        results[i] = e;
+      }
+    }
+    store.saveHighWater(clock.highWater(), System.currentTimeMillis());
+    store.commit();
   }
 
   private void scheduleIfQueued() {
