@@ -51,7 +51,9 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxInitialLineLength(8 * 1024)
         .setIdleTimeout((int) services.config().idleTimeout().toSeconds())
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true)
+        // HTTP/1.1 only: the header and request-line limits above do not apply to cleartext HTTP/2.
+        .setHttp2ClearTextEnabled(false);
     services.config().tls().ifPresent(tls -> options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
         .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString())));
     server = vertx.createHttpServer(options).requestHandler(router).invalidRequestHandler(HttpVerticle::invalidRequest);

@@ -95,7 +95,7 @@ public final class RecordReader implements AutoCloseable {
   /** Key, version and tombstone flag (no values) of every record in the given anti-entropy buckets. */
   public Future<List<Record>> bucketVersions(List<Integer> buckets) {
     if (buckets.isEmpty()) {
-      return Future.succeededFuture(List.of());
+      return Future.succeededFuture(new ArrayList<>());
     }
     return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket IN (" + placeholders(buckets.size()) + ")")
         .execute(Tuple.wrap(new ArrayList<Object>(buckets)))
@@ -111,7 +111,7 @@ public final class RecordReader implements AutoCloseable {
   /** Full records (with values) of the given keys that exist here. */
   public Future<List<Record>> records(List<String> keys) {
     if (keys.isEmpty()) {
-      return Future.succeededFuture(List.of());
+      return Future.succeededFuture(new ArrayList<>());
     }
     String sql = "SELECT key, value, hlc, node, tombstone, expires_at FROM kv WHERE key IN (" + placeholders(keys.size()) + ")";
     return pool.preparedQuery(sql).execute(Tuple.wrap(new ArrayList<Object>(keys))).map(rows -> {

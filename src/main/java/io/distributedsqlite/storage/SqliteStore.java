@@ -112,23 +112,31 @@ public final class SqliteStore implements AutoCloseable {
       cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
       Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file, cfg.toProperties());
       try (Statement st = conn.createStatement()) {
-        try (ResultSet rs = st.executeQuery("PRAGMA quick_check(1)")) {
-          String verdict = rs.next() ? rs.getString(1) : "no answer";
-          if (!"ok".equals(verdict)) {
-            throw new StorageException(file + " is damaged (" + verdict + "); restore it or wipe DATA_DIR to rebuild from replicas");
-          }
-        }
-        Schema.create(st);
-        if (maxDbBytes > 0) {
-          try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
-            long pages = Math.max(16, maxDbBytes / rs.getLong(1));
-            st.execute("PRAGMA max_page_count = " + pages);
-          }
-        }
+        checkAndPrepare(st, file, maxDbBytes);
+        return new SqliteStore(file, conn);
+      } catch (SQLException | StorageException | RuntimeException e) {
+        conn.close();
+        throw e;
       }
-      return new SqliteStore(file, conn);
     } catch (SQLException e) {
       throw new StorageException("cannot open " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Refuses a damaged file, creates the schema, applies the size cap. */
+  private static void checkAndPrepare(Statement st, Path file, long maxDbBytes) throws SQLException, StorageException {
+    try (ResultSet rs = st.executeQuery("PRAGMA quick_check(1)")) {
+      String verdict = rs.next() ? rs.getString(1) : "no answer";
+      if (!"ok".equals(verdict)) {
+        throw new StorageException(file + " is damaged (" + verdict + "); restore it or wipe DATA_DIR to rebuild from replicas");
+      }
+    }
+    Schema.create(st);
+    if (maxDbBytes > 0) {
+      try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+        long pages = Math.max(16, maxDbBytes / rs.getLong(1));
+        st.execute("PRAGMA max_page_count = " + pages);
+      }
     }
   }
 
