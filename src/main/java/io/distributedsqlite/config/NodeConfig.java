@@ -120,19 +120,7 @@ public record NodeConfig(
     }
 
     int intIn(String name, int def, int min, int max) {
-      String v = env.get(name);
-      if (v == null || v.isBlank()) {
-        return def;
-      }
-      try {
-        int n = Integer.parseInt(v.trim());
-        if (n < min || n > max) {
-          throw new ConfigException(name + "=" + v + " is outside " + min + ".." + max);
-        }
-        return n;
-      } catch (NumberFormatException e) {
-        throw new ConfigException(name + "=" + v + " is not an integer");
-      }
+      return (int) longIn(name, def, min, max);
     }
 
     long longIn(String name, long def, long min, long max) {
