@@ -124,4 +124,30 @@ class AckCounterTest {
       }
     }
   }
+
+  @Test
+  void aMetLevelIsAnsweredOnTheDecidingAck() {
+    AckCounter c = new AckCounter(3, 2);
+    c.ack();
+    assertFalse(c.readyToAnswer());
+    c.ack();
+    assertTrue(c.readyToAnswer());
+    c.fail();
+    assertFalse(c.readyToAnswer(), "answered only once");
+  }
+
+  @Test
+  void anUnmetLevelIsAnsweredOnlyWhenEveryReplicaSettledSoTheRefusalCountsAllAcks() {
+    AckCounter c = new AckCounter(3, 3);
+    c.fail(); // w=all with one replica down: decided at once ...
+    assertTrue(c.decidedNow());
+    assertFalse(c.readyToAnswer(), "... but the answer waits for the replicas still out");
+    c.ack();
+    assertFalse(c.readyToAnswer());
+    c.ack();
+    assertTrue(c.readyToAnswer());
+    assertFalse(c.met());
+    assertEquals(2, c.acked(), "the refusal reports both acks");
+    assertFalse(c.readyToAnswer(), "answered only once");
+  }
 }
