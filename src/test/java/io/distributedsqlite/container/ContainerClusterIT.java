@@ -14,8 +14,6 @@ import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -701,11 +699,7 @@ class ContainerClusterIT {
     }
 
     private static int freePort() {
-      try (ServerSocket s = new ServerSocket(0, 0, InetAddress.getLoopbackAddress())) {
-        return s.getLocalPort();
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
+      return io.distributedsqlite.support.TestCluster.freePort();
     }
   }
 

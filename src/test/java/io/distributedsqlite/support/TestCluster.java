@@ -135,12 +135,28 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+  /**
+   * A free loopback port below the kernel's ephemeral range (32768 and up), so that no outbound
+   * connection of a node started earlier can take it before the node meant for it binds it.
+   * Never the same port twice in one JVM.
+   */
+  public static synchronized int freePort() {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = 20_000 + RANDOM.nextInt(12_000);
+      if (!HANDED_OUT.add(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(true);
+        s.bind(new java.net.InetSocketAddress("127.0.0.1", port));
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IllegalStateException("no free port found in 20000..31999");
   }
+
+  private static final java.util.Random RANDOM = new java.util.Random();
+  private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 }
