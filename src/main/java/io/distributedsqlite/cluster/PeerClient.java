@@ -5,7 +5,6 @@ import io.distributedsqlite.config.Peer;
 import io.distributedsqlite.http.RecordJson;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.http.BadRequest;
-import io.distributedsqlite.http.RecordFields;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -72,22 +71,6 @@ public final class PeerClient {
         });
   }
 
-  /** The peer's local record for a key (tombstones included), or null when it has none. */
-  public Future<Record> get(int peer, String key) {
-    return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/get")
-        .addQueryParam("key", key)
-        .send()
-        .compose(res -> {
-          if (res.statusCode() == 404) {
-            return Future.succeededFuture(null);
-          }
-          if (res.statusCode() != 200) {
-            return Future.failedFuture("peer answered " + res.statusCode());
-          }
-          return Future.succeededFuture(toRecord(res.body()));
-        });
-  }
-
   public Future<Void> ping(int peer, long timeout) {
     return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping").timeout(timeout).send()
         .compose(res -> res.statusCode() == 200 ? Future.succeededFuture() : Future.failedFuture("ping answered " + res.statusCode()));
@@ -99,15 +82,6 @@ public final class PeerClient {
     return (body == null ? req.send() : req.sendBuffer(body)).compose(res -> res.statusCode() == 200
         ? Future.succeededFuture(res.body() == null ? Buffer.buffer() : res.body())
         : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to " + uri));
-  }
-
-  /** Decodes a {@code /internal/get} answer, keeping the value's stored text byte for byte. */
-  static Record toRecord(Buffer body) {
-    try {
-      return RecordFields.parseSingle(body.getBytes(), Integer.MAX_VALUE).toReplicaRecord();
-    } catch (BadRequest e) {
-      throw new IllegalStateException("peer sent an unreadable record: " + e.getMessage());
-    }
   }
 
   public void close() {

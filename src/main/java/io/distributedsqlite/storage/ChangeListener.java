@@ -7,6 +7,4 @@ package io.distributedsqlite.storage;
  */
 public interface ChangeListener {
   void changed(Record previous, Record current);
-
-  ChangeListener NONE = (p, c) -> {};
 }

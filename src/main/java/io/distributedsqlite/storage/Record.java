@@ -24,10 +24,6 @@ public record Record(String key, String value, Version version, boolean tombston
     return current == null || version.isNewerThan(current.version);
   }
 
-  public Record withVersion(Version v) {
-    return new Record(key, value, v, tombstone, expiresAt);
-  }
-
   /** Approximate bytes this record occupies in memory and on the wire; for batching limits. */
   public int weight() {
     return 64 + key.length() + (value == null ? 0 : value.length());
