@@ -9,12 +9,6 @@ import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
-import io.distributedsqlite.read.QuorumReadVerticle;
-import io.distributedsqlite.read.ReadOutcome;
-import io.distributedsqlite.read.ReadRequest;
-import io.distributedsqlite.replication.ReplicationVerticle;
-import io.distributedsqlite.replication.WriteOutcome;
-import io.distributedsqlite.replication.WriteRequest;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
@@ -88,13 +82,11 @@ public final class Node {
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
           config.writeQueueMax(), config.hintMaxPerPeer(), digests, registry, health::storageFailing);
-      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.stale());
+      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), opened.stale());
       health.stale(opened.stale());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, opened.stale()), new DeploymentOptions()))
-          .compose(v -> deployMany(() -> new ReplicationVerticle(config, ring, opened.clock(), registry)))
-          .compose(v -> deployMany(() -> new QuorumReadVerticle(config, ring, reader, registry)))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
     }).onSuccess(v -> {
       health.markStarted();
@@ -114,7 +106,7 @@ public final class Node {
         .onSuccess(deployments::add).mapEmpty();
   }
 
-  /** Graceful stop: not ready, stop accepting and drain HTTP, then the coordinators, then storage. */
+  /** Graceful stop: not ready, stop accepting and drain HTTP (and its coordinators), then storage. */
   public Future<Void> stop() {
     health.markDraining();
     List<String> reversed = new ArrayList<>(deployments);
@@ -135,8 +127,7 @@ public final class Node {
   }
 
   static void registerCodecs(Vertx vertx) {
-    for (Class<?> type : List.of(WriteRequest.class, WriteOutcome.class, ReadRequest.class, ReadOutcome.class,
-        PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
+    for (Class<?> type : List.of(PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class)) {
       LocalCodec.register(vertx, type);
     }

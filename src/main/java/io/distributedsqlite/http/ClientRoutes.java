@@ -2,37 +2,34 @@ package io.distributedsqlite.http;
 
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.config.NodeConfig;
-import io.distributedsqlite.read.QuorumReadVerticle;
+import io.distributedsqlite.read.ReadCoordinator;
 import io.distributedsqlite.read.ReadOutcome;
 import io.distributedsqlite.read.ReadRequest;
-import io.distributedsqlite.replication.ReplicationVerticle;
+import io.distributedsqlite.replication.WriteCoordinator;
 import io.distributedsqlite.replication.WriteOutcome;
 import io.distributedsqlite.replication.WriteRequest;
 import io.distributedsqlite.storage.Record;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 /**
  * The client API: {@code POST /set}, {@code GET /get}, {@code DELETE /delete}. Validates input,
- * then hands the write to the {@link ReplicationVerticle} or the read to the
- * {@link QuorumReadVerticle} over the local event bus; never touches SQLite itself.
+ * then hands the write to this event loop's {@link WriteCoordinator} or the read to its
+ * {@link ReadCoordinator}; never touches SQLite itself.
  */
 final class ClientRoutes {
-  private final Vertx vertx;
   private final NodeConfig config;
-  private final DeliveryOptions delivery;
+  private final WriteCoordinator writes;
+  private final ReadCoordinator reads;
   private final int bodyLimit;
 
-  ClientRoutes(Vertx vertx, NodeConfig config) {
-    this.vertx = vertx;
+  ClientRoutes(NodeConfig config, WriteCoordinator writes, ReadCoordinator reads) {
     this.config = config;
-    // Long enough for the slowest replica to time out and the outcome to come back.
-    this.delivery = new DeliveryOptions().setSendTimeout(config.peerTimeout().toMillis() * 2 + 5_000);
+    this.writes = writes;
+    this.reads = reads;
     this.bodyLimit = config.maxValueBytes() + NodeConfig.MAX_KEY_BYTES * 6 + 4096;
   }
 
@@ -79,8 +76,8 @@ final class ClientRoutes {
       MultiMap q = Params.query(ctx);
       String key = Params.key(q);
       Consistency r = Params.consistency(q, "r", config.readConsistency());
-      vertx.eventBus().<ReadOutcome>request(QuorumReadVerticle.ADDRESS, new ReadRequest(key, r), delivery)
-          .onSuccess(msg -> answerRead(ctx, key, msg.body()))
+      reads.read(new ReadRequest(key, r))
+          .onSuccess(out -> answerRead(ctx, key, out))
           .onFailure(t -> Responses.fail(ctx, t));
     } catch (BadRequest e) {
       Responses.error(ctx, e);
@@ -90,8 +87,7 @@ final class ClientRoutes {
   record Written(WriteRequest request, WriteOutcome outcome) {}
 
   Future<Written> write(WriteRequest req) {
-    return vertx.eventBus().<WriteOutcome>request(ReplicationVerticle.ADDRESS, req, delivery)
-        .map(msg -> new Written(req, msg.body()));
+    return writes.write(req).map(out -> new Written(req, out));
   }
 
   /** {@code /set} body: one object with key, value and optional ttl; nothing after it. */
@@ -140,7 +136,8 @@ final class ClientRoutes {
               + " replica answers, got " + out.answered())
           .put("required", out.required())
           .put("answered", out.answered())
-          .put("replicas", out.asked()));
+          .put("asked", out.asked())
+          .put("replicas", out.replicas()));
       return;
     }
     Record r = out.newest();

@@ -1,5 +1,9 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.PeerClient;
+import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.read.ReadCoordinator;
+import io.distributedsqlite.replication.WriteCoordinator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -10,12 +14,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The node's HTTP face, one instance per core (all share the port). Routes, validation, JSON
- * errors; never blocks: writes go to the replication verticle, reads to the quorum-read verticle,
- * local record reads to the JDBC pool, all as futures.
+ * errors; never blocks: client writes and reads are coordinated on this instance's own event loop
+ * ({@link WriteCoordinator}, {@link ReadCoordinator}), local records come from the read pool and
+ * commits from the storage worker, all as futures.
  */
 public final class HttpVerticle extends VerticleBase {
   private final NodeServices services;
   private HttpServer server;
+  private PeerClient peers;
 
   public HttpVerticle(NodeServices services) {
     this.services = services;
@@ -35,7 +41,15 @@ public final class HttpVerticle extends VerticleBase {
         timeout.handle(ctx);
       }
     });
-    ClientRoutes client = new ClientRoutes(vertx, services.config());
+    // The coordinators live on this instance's event loop, beside the requests they serve.
+    peers = new PeerClient(vertx, services.config());
+    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.clock(), peers, services.registry());
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry());
+    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
+      writes.peerStatus(m.body());
+      reads.peerStatus(m.body());
+    });
+    ClientRoutes client = new ClientRoutes(services.config(), writes, reads);
     client.mount(router);
     new InternalRoutes(vertx, services, client).mount(router);
     new OpsRoutes(vertx, services).mount(router);
@@ -63,7 +77,8 @@ public final class HttpVerticle extends VerticleBase {
   /** Stops accepting and lets in-flight requests finish (up to SHUTDOWN_TIMEOUT). */
   @Override
   public Future<?> stop() {
-    return server.shutdown(services.config().shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    return server.shutdown(services.config().shutdownTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .andThen(ar -> peers.close());
   }
 
   /** Requests the HTTP decoder could not read get the JSON error shape too, then the connection closes. */

@@ -3,6 +3,7 @@ package io.distributedsqlite.http;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordReader;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -12,4 +13,4 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * repair data.
  */
 public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader,
-    NodeHealth health, Ring ring, DigestIndex digests, boolean stale) {}
+    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock, boolean stale) {}

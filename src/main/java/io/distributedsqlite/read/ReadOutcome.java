@@ -5,9 +5,10 @@ import io.distributedsqlite.storage.Record;
 
 /**
  * The newest record among the replicas that answered (null when none holds the key), and the
- * counts behind it: replicas asked, answered, needed, and repaired (sent the newest version).
+ * counts behind it: the key's replicas, how many were asked, needed and answered, and how many
+ * of those that answered were found stale (and are sent the newest version).
  */
-public record ReadOutcome(Record newest, Consistency level, int asked, int required, int answered, int repaired) {
+public record ReadOutcome(Record newest, Consistency level, int replicas, int asked, int required, int answered, int repaired) {
   public boolean met() {
     return answered >= required;
   }

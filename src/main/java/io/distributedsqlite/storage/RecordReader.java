@@ -18,18 +18,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads through the Vert.x JDBC client over an Agroal pool of read-only SQLite connections. WAL
- * mode lets them run beside the single writer without blocking it or being blocked by it.
+ * Reads from an Agroal pool of read-only SQLite connections; WAL mode lets them run beside the
+ * single writer without blocking it or being blocked by it. Scans (hints, anti-entropy buckets)
+ * go through the Vert.x JDBC client. Point reads by key, the hot path of every client read, go
+ * through {@link PointReads}: one prepared statement per connection on a small worker pool,
+ * because the JDBC client's per-query machinery cost 13-15x the lookup itself (ReadBenchmark).
  */
 public final class RecordReader implements AutoCloseable {
   private static final String SQLITE_OPEN_READONLY = "1";
 
   private final AgroalDataSource dataSource;
   private final Pool pool;
+  private final PointReads points;
 
-  private RecordReader(AgroalDataSource dataSource, Pool pool) {
+  private RecordReader(AgroalDataSource dataSource, Pool pool, PointReads points) {
     this.dataSource = dataSource;
     this.pool = pool;
+    this.points = points;
   }
 
   /** Opens the read pool on a database the {@link SqliteStore} has already created. */
@@ -39,7 +44,7 @@ public final class RecordReader implements AutoCloseable {
         .connectionPoolConfiguration(cp -> cp
             .initialSize(1)
             .minSize(1)
-            .maxSize(poolSize)
+            .maxSize(poolSize * 2)
             .acquisitionTimeout(Duration.ofSeconds(5))
             .connectionFactoryConfiguration(cf -> cf
                 .jdbcUrl(url)
@@ -49,21 +54,18 @@ public final class RecordReader implements AutoCloseable {
                 .jdbcProperty("busy_timeout", "5000")));
     AgroalDataSource ds = AgroalDataSource.from(cfg);
     Pool pool = JDBCPool.pool(vertx, ds, new PoolOptions().setMaxSize(poolSize));
-    return new RecordReader(ds, pool);
+    try {
+      return new RecordReader(ds, pool, PointReads.open(vertx, ds, poolSize));
+    } catch (SQLException e) {
+      pool.close();
+      ds.close();
+      throw e;
+    }
   }
 
   /** This node's stored record for {@code key}, tombstones and expired records included; null if none. */
   public Future<Record> get(String key) {
-    return pool.preparedQuery("SELECT value, hlc, node, tombstone, expires_at FROM kv WHERE key = ?")
-        .execute(Tuple.of(key))
-        .map(rows -> {
-          var it = rows.iterator();
-          if (!it.hasNext()) {
-            return null;
-          }
-          Row row = it.next();
-          return new Record(key, row.getString(0), version(row, 1), row.getLong(3) != 0, row.getLong(4));
-        });
+    return points.records(List.of(key)).map(list -> list.isEmpty() ? null : list.get(0));
   }
 
   /** Up to {@code limit} of a peer's hints, oldest version first. */
@@ -108,19 +110,9 @@ public final class RecordReader implements AutoCloseable {
         });
   }
 
-  /** Full records (with values) of the given keys that exist here. */
+  /** Full records (with values, tombstones included) of the given keys that exist here. */
   public Future<List<Record>> records(List<String> keys) {
-    if (keys.isEmpty()) {
-      return Future.succeededFuture(new ArrayList<>());
-    }
-    String sql = "SELECT key, value, hlc, node, tombstone, expires_at FROM kv WHERE key IN (" + placeholders(keys.size()) + ")";
-    return pool.preparedQuery(sql).execute(Tuple.wrap(new ArrayList<Object>(keys))).map(rows -> {
-      List<Record> out = new ArrayList<>();
-      for (Row row : rows) {
-        out.add(new Record(row.getString(0), row.getString(1), version(row, 2), row.getLong(4) != 0, row.getLong(5)));
-      }
-      return out;
-    });
+    return points.records(keys);
   }
 
   private static String placeholders(int n) {
@@ -133,6 +125,7 @@ public final class RecordReader implements AutoCloseable {
 
   @Override
   public void close() {
+    points.close();
     pool.close();
     dataSource.close();
   }

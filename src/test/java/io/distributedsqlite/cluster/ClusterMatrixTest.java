@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.distributedsqlite.storage.Version;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.ProcessCluster;
@@ -232,6 +233,54 @@ class ClusterMatrixTest {
         ownership += node.getDouble("ownership");
       }
       assertEquals(1.0, ownership, 0.01, "ownership shares of node " + i + "'s view");
+    }
+  }
+
+  /** Like Cassandra: a read asks only as many replicas as its level needs, this node first. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("matrix")
+  void readAsksAsManyReplicasAsItsLevelNeeds(Shape shape) throws IOException {
+    TestCluster c = cluster(shape);
+    String key = "asks-" + shape.nodes();
+    ok(http.set(c.baseUrl(0), key, "{\"v\":1}", "all"));
+    int quorum = shape.rf() / 2 + 1;
+    for (int i = 0; i < c.size(); i++) {
+      for (String level : new String[] {"one", "quorum", "all"}) {
+        Response r = http.read(c.baseUrl(i), key, level);
+        assertEquals(200, r.status(), "r=" + level + " via node " + i + ": " + r);
+        JsonObject cons = r.json().getJsonObject("consistency");
+        int expected = level.equals("one") ? 1 : level.equals("quorum") ? quorum : shape.rf();
+        assertEquals(expected, cons.getInteger("asked"), "replicas asked at r=" + level + " via node " + i + ": " + r);
+        assertEquals(expected, cons.getInteger("answered"), r.toString());
+        assertEquals(0, cons.getInteger("repaired"), r.toString());
+      }
+    }
+  }
+
+  /**
+   * One replica is given a newer version directly (a versioned internal write applies locally
+   * only). An r=all read through another node answers with it and repairs both stale replicas.
+   */
+  @Test
+  void allReadRepairsEveryStaleReplica(@TempDir Path dir) {
+    try (TestCluster c = startCluster(3, 3, dir)) {
+      Response w = http.set(c.baseUrl(0), "rr", "{\"v\":1}", "all");
+      ok(w);
+      Version old = Version.parse(w.json().getString("version"));
+      Version newer = new Version(old.hlc() + 1, old.nodeId());
+      String body = io.distributedsqlite.http.RecordJson.encodeList(
+          java.util.List.of(io.distributedsqlite.storage.Record.write("rr", "{\"v\":2}", newer, 0)));
+      ok(http.post(c.baseUrl(2) + "/internal/apply", body));
+
+      Response r = http.read(c.baseUrl(0), "rr", "all");
+      assertEquals(200, r.status(), r.toString());
+      assertEquals(newer.toString(), r.json().getString("version"), r.toString());
+      assertEquals(2, r.json().getJsonObject("consistency").getInteger("repaired"), r.toString());
+      for (int i = 0; i < 3; i++) {
+        int node = i;
+        assertTrue(poll(Duration.ofSeconds(5), () -> newer.toString().equals(http.local(c.baseUrl(node), "rr").json().getString("version"))),
+            "node " + node + " was not repaired");
+      }
     }
   }
 

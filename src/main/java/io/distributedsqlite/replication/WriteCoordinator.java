@@ -12,9 +12,9 @@ import io.distributedsqlite.storage.Version;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import java.util.List;
 
@@ -24,57 +24,51 @@ import java.util.List;
  * when the write consistency is met or can no longer be met. The write still goes to every
  * replica that is up; each replica that does not acknowledge gets a durable hint instead.
  *
+ * <p>One per HTTP verticle instance, running on that instance's event loop: a client write costs
+ * no event-bus hop before it reaches the storage worker or a peer link. Not thread-safe; call it
+ * from its event loop only.
+ *
  * <p>At {@code w=one} with this node among the replicas the local commit is nearly always the
  * first acknowledgement: the original "write-local-first" behaviour.
  */
-public final class ReplicationVerticle extends VerticleBase {
-  public static final String ADDRESS = "replication.write";
+public final class WriteCoordinator {
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setSendTimeout(30_000);
 
+  private final Vertx vertx;
   private final NodeConfig config;
   private final Ring ring;
   private final HybridLogicalClock clock;
-  private final MeterRegistry registry;
   private final boolean[] up;
-  private PeerClient client;
-  private PeerLink[] links;
-  private Counter hintsStored;
-  private Counter unavailable;
+  private final PeerLink[] links;
+  private final Counter hintsStored;
+  private final Counter unavailable;
 
-  public ReplicationVerticle(NodeConfig config, Ring ring, HybridLogicalClock clock, MeterRegistry registry) {
+  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, HybridLogicalClock clock, PeerClient client,
+      MeterRegistry registry) {
+    this.vertx = vertx;
     this.config = config;
     this.ring = ring;
     this.clock = clock;
-    this.registry = registry;
     this.up = new boolean[config.clusterSize()];
     java.util.Arrays.fill(up, true);
-  }
-
-  @Override
-  public Future<?> start() {
-    client = new PeerClient(vertx, config);
-    links = new PeerLink[config.clusterSize()];
+    this.links = new PeerLink[config.clusterSize()];
     for (int i = 0; i < links.length; i++) {
       links[i] = new PeerLink(i, client);
     }
-    hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
-    unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
-    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
-      up[m.body().peer()] = m.body().up();
-      if (!m.body().up()) {
-        links[m.body().peer()].failQueued("peer " + m.body().peer() + " is down");
-      }
-    });
-    return vertx.eventBus().<WriteRequest>consumer(ADDRESS, this::coordinate).completion();
+    this.hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
+    this.unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
   }
 
-  @Override
-  public Future<?> stop() {
-    client.close();
-    return Future.succeededFuture();
+  /** Membership news: a peer seen down is skipped, and the writes queued for it fail over to hints. */
+  public void peerStatus(PeerStatus status) {
+    up[status.peer()] = status.up();
+    if (!status.up()) {
+      links[status.peer()].failQueued("peer " + status.peer() + " is down");
+    }
   }
 
-  private void coordinate(Message<WriteRequest> msg) {
-    WriteRequest req = msg.body();
+  public Future<WriteOutcome> write(WriteRequest req) {
+    Promise<WriteOutcome> answer = Promise.promise();
     Version version = clock.now();
     Record record = req.tombstone()
         ? Record.tombstone(req.key(), version)
@@ -104,15 +98,15 @@ public final class ReplicationVerticle extends VerticleBase {
           if (!out.met()) {
             unavailable.increment();
           }
-          msg.reply(out);
+          answer.complete(out);
         }
       });
     }
+    return answer.future();
   }
 
   private Future<Void> applyLocally(Record record, AckCounter acks) {
-    return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(record)),
-            new DeliveryOptions().setSendTimeout(30_000))
+    return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(record)), LOCAL)
         .<Void>mapEmpty()
         .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));
   }

@@ -1,0 +1,213 @@
+package io.distributedsqlite.read;
+
+import io.distributedsqlite.cluster.PeerClient;
+import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.RecordReader;
+import io.distributedsqlite.storage.StorageCommand;
+import io.distributedsqlite.storage.StorageVerticle;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.List;
+
+/**
+ * Coordinates client reads, as Cassandra and Dynamo do: asks as many of the key's replicas as the
+ * read consistency needs (this node first when it is one, then peers that are up, in ring order),
+ * and asks the next replica whenever one fails or has not answered within
+ * {@link #SPECULATE_AFTER_MS}. It answers with the newest version once enough replicas answered,
+ * then sends that version to every asked replica that answered with an older one or none (read
+ * repair). Replicas that were not asked are left to hints and anti-entropy.
+ *
+ * <p>Local reads go to the read pool and peer reads to {@code /internal/read}, both coalesced by a
+ * {@link ReadBatcher}. One per HTTP verticle instance, on its event loop; not thread-safe.
+ */
+public final class ReadCoordinator {
+  /** A replica that has not answered by then is presumed slow and the next one is asked too. */
+  static final long SPECULATE_AFTER_MS = 100;
+
+  private final Vertx vertx;
+  private final NodeConfig config;
+  private final Ring ring;
+  private final PeerClient client;
+  private final boolean[] up;
+  private final ReadBatcher[] batchers;
+  private final Counter repairs;
+
+  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
+      MeterRegistry registry) {
+    this.vertx = vertx;
+    this.config = config;
+    this.ring = ring;
+    this.client = client;
+    this.up = new boolean[config.clusterSize()];
+    java.util.Arrays.fill(up, true);
+    this.batchers = new ReadBatcher[config.clusterSize()];
+    for (int i = 0; i < batchers.length; i++) {
+      int peer = i;
+      batchers[i] = peer == config.nodeId() ? new ReadBatcher(reader::records) : new ReadBatcher(keys -> client.read(peer, keys));
+    }
+    this.repairs = Counter.builder("dsqlite_read_repairs").description("Replicas sent a newer version by read repair").register(registry);
+  }
+
+  public void peerStatus(PeerStatus status) {
+    up[status.peer()] = status.up();
+  }
+
+  public Future<ReadOutcome> read(ReadRequest req) {
+    return new Read(req).start();
+  }
+
+  /** The order replicas are asked in: this node, then peers that are up, then peers seen down. */
+  private int[] askOrder(int[] replicas) {
+    int[] order = new int[replicas.length];
+    int n = 0;
+    for (int r : replicas) {
+      if (r == config.nodeId()) {
+        order[n++] = r;
+      }
+    }
+    for (int r : replicas) {
+      if (r != config.nodeId() && up[r]) {
+        order[n++] = r;
+      }
+    }
+    for (int r : replicas) {
+      if (r != config.nodeId() && !up[r]) {
+        order[n++] = r;
+      }
+    }
+    return order;
+  }
+
+  /** One client read in progress. */
+  private final class Read {
+    private final ReadRequest req;
+    private final int[] order;
+    private final int required;
+    private final Promise<ReadOutcome> answer = Promise.promise();
+    /** Per position in {@link #order}: whether that replica answered, and its record (null: none). */
+    private final boolean[] answered;
+    private final Record[] records;
+    private int asked;
+    private int pending;
+    private int answers;
+    private boolean replied;
+    private long speculation = -1;
+    /** True while the first replicas are asked: an answer can arrive synchronously (a fast local read). */
+    private boolean starting;
+
+    Read(ReadRequest req) {
+      this.req = req;
+      this.order = askOrder(ring.replicasFor(req.key()));
+      this.required = req.level().required(order.length);
+      this.answered = new boolean[order.length];
+      this.records = new Record[order.length];
+    }
+
+    Future<ReadOutcome> start() {
+      starting = true;
+      while (asked < required) {
+        askNext();
+      }
+      starting = false;
+      decide();
+      return answer.future();
+    }
+
+    private void askNext() {
+      int idx = asked++;
+      int replica = order[idx];
+      pending++;
+      Future<Record> f = replica != config.nodeId() && !up[replica]
+          ? Future.failedFuture("peer " + replica + " is down")
+          : batchers[replica].get(req.key());
+      if (replica != config.nodeId() && speculation < 0 && !f.isComplete()) {
+        speculation = vertx.setTimer(SPECULATE_AFTER_MS, id -> speculate());
+      }
+      f.onComplete(ar -> settled(idx, ar.succeeded(), ar.succeeded() ? ar.result() : null));
+    }
+
+    private void speculate() {
+      speculation = -1;
+      if (!replied && asked < order.length) {
+        askNext();
+      }
+    }
+
+    private void settled(int idx, boolean ok, Record record) {
+      pending--;
+      if (ok) {
+        answered[idx] = true;
+        records[idx] = record;
+        answers++;
+      } else if (!replied && asked < order.length) {
+        askNext();
+      }
+      if (!starting) {
+        decide();
+      }
+    }
+
+    private void decide() {
+      if (!replied && (answers >= required || pending == 0)) {
+        replied = true;
+        if (speculation >= 0) {
+          vertx.cancelTimer(speculation);
+        }
+        Record newest = newest();
+        int stale = answers >= required ? countStale(newest) : 0;
+        answer.complete(new ReadOutcome(newest, req.level(), order.length, asked, required, answers, stale));
+      }
+      if (replied && pending == 0) {
+        repair();
+      }
+    }
+
+    private Record newest() {
+      Record best = null;
+      for (int i = 0; i < order.length; i++) {
+        if (answered[i] && records[i] != null && records[i].supersedes(best)) {
+          best = records[i];
+        }
+      }
+      return best;
+    }
+
+    private int countStale(Record newest) {
+      if (newest == null) {
+        return 0;
+      }
+      int n = 0;
+      for (int i = 0; i < order.length; i++) {
+        if (answered[i] && newest.supersedes(records[i])) {
+          n++;
+        }
+      }
+      return n;
+    }
+
+    /** Sends the newest version to each replica that answered with less; failures are left to hints and anti-entropy. */
+    private void repair() {
+      Record newest = newest();
+      if (newest == null) {
+        return;
+      }
+      for (int i = 0; i < order.length; i++) {
+        if (!answered[i] || !newest.supersedes(records[i])) {
+          continue;
+        }
+        repairs.increment();
+        if (order[i] == config.nodeId()) {
+          vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(newest)));
+        } else {
+          client.apply(order[i], List.of(newest));
+        }
+      }
+    }
+  }
+}
