@@ -10,6 +10,7 @@ import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
 import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.StorageCommand;
@@ -66,6 +67,8 @@ public final class Node {
     registry.config().commonTags("node", Integer.toString(config.nodeId()));
     Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
     DigestIndex digests = new DigestIndex(config.nodeId(), ring);
+    RecordCache cache = new RecordCache(config.readCacheBytes());
+    registerCacheMetrics(registry, cache);
     return vertx.executeBlocking(() -> {
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
@@ -77,11 +80,14 @@ public final class Node {
             + "purged elsewhere, so it serves no repair data and is not ready; wipe {} and restart it to rebuild",
             java.time.Duration.ofMillis(System.currentTimeMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
       }
-      reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize());
+      reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache);
       return new Opened(store, clock, stale);
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
-          config.writeQueueMax(), config.hintMaxPerPeer(), digests, registry, health::storageFailing);
+          config.writeQueueMax(), config.hintMaxPerPeer(), (previous, current) -> {
+            digests.changed(previous, current);
+            cache.changed(previous, current);
+          }, registry, health::storageFailing);
       NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), opened.stale());
       health.stale(opened.stale());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
@@ -124,6 +130,15 @@ public final class Node {
         reader.close();
       }
     });
+  }
+
+  private static void registerCacheMetrics(io.micrometer.core.instrument.MeterRegistry registry, RecordCache cache) {
+    io.micrometer.core.instrument.FunctionCounter.builder("dsqlite_read_cache_hits", cache, RecordCache::hits)
+        .description("Point reads answered from the record cache").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder("dsqlite_read_cache_misses", cache, RecordCache::misses)
+        .description("Point reads that went to a read connection").register(registry);
+    io.micrometer.core.instrument.Gauge.builder("dsqlite_read_cache_bytes", cache, RecordCache::bytes)
+        .description("Approximate bytes held by the record cache (READ_CACHE_BYTES caps it)").register(registry);
   }
 
   static void registerCodecs(Vertx vertx) {

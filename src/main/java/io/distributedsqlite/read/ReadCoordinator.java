@@ -5,6 +5,7 @@ import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
@@ -23,8 +24,8 @@ import java.util.List;
  * then sends that version to every asked replica that answered with an older one or none (read
  * repair). Replicas that were not asked are left to hints and anti-entropy.
  *
- * <p>Local reads go to the read pool and peer reads to {@code /internal/read}, both coalesced by a
- * {@link ReadBatcher}. One per HTTP verticle instance, on its event loop; not thread-safe.
+ * <p>Local reads come from the {@link RecordCache} or go to the read pool, peer reads to
+ * {@code /internal/read}; both trips are coalesced by a {@link ReadBatcher}. One per HTTP verticle instance, on its event loop; not thread-safe.
  */
 public final class ReadCoordinator {
   /** A replica that has not answered by then is presumed slow and the next one is asked too. */
@@ -34,6 +35,7 @@ public final class ReadCoordinator {
   private final NodeConfig config;
   private final Ring ring;
   private final PeerClient client;
+  private final RecordCache cache;
   private final boolean[] up;
   private final ReadBatcher[] batchers;
   private final Counter repairs;
@@ -44,6 +46,7 @@ public final class ReadCoordinator {
     this.config = config;
     this.ring = ring;
     this.client = client;
+    this.cache = reader.cache();
     this.up = new boolean[config.clusterSize()];
     java.util.Arrays.fill(up, true);
     this.batchers = new ReadBatcher[config.clusterSize()];
@@ -123,9 +126,15 @@ public final class ReadCoordinator {
       int idx = asked++;
       int replica = order[idx];
       pending++;
-      Future<Record> f = replica != config.nodeId() && !up[replica]
-          ? Future.failedFuture("peer " + replica + " is down")
-          : batchers[replica].get(req.key());
+      Future<Record> f;
+      RecordCache.Entry hit;
+      if (replica == config.nodeId() && (hit = cache.lookup(req.key())) != null) {
+        f = Future.succeededFuture(hit.record());
+      } else if (replica != config.nodeId() && !up[replica]) {
+        f = Future.failedFuture("peer " + replica + " is down");
+      } else {
+        f = batchers[replica].get(req.key());
+      }
       if (replica != config.nodeId() && speculation < 0 && !f.isComplete()) {
         speculation = vertx.setTimer(SPECULATE_AFTER_MS, id -> speculate());
       }

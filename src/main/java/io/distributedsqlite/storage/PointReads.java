@@ -55,13 +55,15 @@ final class PointReads implements AutoCloseable {
 
   private final WorkerExecutor executor;
   private final ArrayBlockingQueue<Lookup> idle;
+  private final RecordCache cache;
 
-  private PointReads(WorkerExecutor executor, ArrayBlockingQueue<Lookup> idle) {
+  private PointReads(WorkerExecutor executor, ArrayBlockingQueue<Lookup> idle, RecordCache cache) {
     this.executor = executor;
     this.idle = idle;
+    this.cache = cache;
   }
 
-  static PointReads open(Vertx vertx, AgroalDataSource dataSource, int threads) throws SQLException {
+  static PointReads open(Vertx vertx, AgroalDataSource dataSource, int threads, RecordCache cache) throws SQLException {
     ArrayBlockingQueue<Lookup> idle = new ArrayBlockingQueue<>(threads);
     try {
       for (int i = 0; i < threads; i++) {
@@ -72,10 +74,10 @@ final class PointReads implements AutoCloseable {
       throw e;
     }
     WorkerExecutor executor = vertx.createSharedWorkerExecutor("dsqlite-point-reads-" + EXECUTORS.incrementAndGet(), threads);
-    return new PointReads(executor, idle);
+    return new PointReads(executor, idle, cache);
   }
 
-  /** The stored records (tombstones and expired ones included) of those keys that exist. */
+  /** The stored records (tombstones and expired ones included) of those keys that exist; each read fills the cache. */
   Future<List<Record>> records(List<String> keys) {
     if (keys.isEmpty()) {
       return Future.succeededFuture(new ArrayList<>());
@@ -85,7 +87,9 @@ final class PointReads implements AutoCloseable {
       try {
         List<Record> out = new ArrayList<>(keys.size());
         for (String key : keys) {
+          long stamp = cache.stamp(key);
           Record r = lookup.read(key);
+          cache.fill(key, r, stamp);
           if (r != null) {
             out.add(r);
           }

@@ -30,15 +30,17 @@ public final class RecordReader implements AutoCloseable {
   private final AgroalDataSource dataSource;
   private final Pool pool;
   private final PointReads points;
+  private final RecordCache cache;
 
-  private RecordReader(AgroalDataSource dataSource, Pool pool, PointReads points) {
+  private RecordReader(AgroalDataSource dataSource, Pool pool, PointReads points, RecordCache cache) {
     this.dataSource = dataSource;
     this.pool = pool;
     this.points = points;
+    this.cache = cache;
   }
 
   /** Opens the read pool on a database the {@link SqliteStore} has already created. */
-  public static RecordReader open(Vertx vertx, Path dataDir, int poolSize) throws SQLException {
+  public static RecordReader open(Vertx vertx, Path dataDir, int poolSize, RecordCache cache) throws SQLException {
     String url = "jdbc:sqlite:" + dataDir.resolve(SqliteStore.FILE_NAME);
     AgroalDataSourceConfigurationSupplier cfg = new AgroalDataSourceConfigurationSupplier()
         .connectionPoolConfiguration(cp -> cp
@@ -55,7 +57,7 @@ public final class RecordReader implements AutoCloseable {
     AgroalDataSource ds = AgroalDataSource.from(cfg);
     Pool pool = JDBCPool.pool(vertx, ds, new PoolOptions().setMaxSize(poolSize));
     try {
-      return new RecordReader(ds, pool, PointReads.open(vertx, ds, poolSize));
+      return new RecordReader(ds, pool, PointReads.open(vertx, ds, poolSize, cache), cache);
     } catch (SQLException e) {
       pool.close();
       ds.close();
@@ -65,7 +67,16 @@ public final class RecordReader implements AutoCloseable {
 
   /** This node's stored record for {@code key}, tombstones and expired records included; null if none. */
   public Future<Record> get(String key) {
+    RecordCache.Entry hit = cache.lookup(key);
+    if (hit != null) {
+      return Future.succeededFuture(hit.record());
+    }
     return points.records(List.of(key)).map(list -> list.isEmpty() ? null : list.get(0));
+  }
+
+  /** The record cache in front of point reads; the storage worker keeps it current. */
+  public RecordCache cache() {
+    return cache;
   }
 
   /** Up to {@code limit} of a peer's hints, oldest version first. */
@@ -112,7 +123,26 @@ public final class RecordReader implements AutoCloseable {
 
   /** Full records (with values, tombstones included) of the given keys that exist here. */
   public Future<List<Record>> records(List<String> keys) {
-    return points.records(keys);
+    List<Record> found = new ArrayList<>(keys.size());
+    List<String> misses = null;
+    for (String key : keys) {
+      RecordCache.Entry hit = cache.lookup(key);
+      if (hit == null) {
+        if (misses == null) {
+          misses = new ArrayList<>();
+        }
+        misses.add(key);
+      } else if (hit.record() != null) {
+        found.add(hit.record());
+      }
+    }
+    if (misses == null) {
+      return Future.succeededFuture(found);
+    }
+    return points.records(misses).map(read -> {
+      found.addAll(read);
+      return found;
+    });
   }
 
   private static String placeholders(int n) {

@@ -1,6 +1,7 @@
 package io.distributedsqlite.bench;
 
 import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.Version;
@@ -31,12 +32,16 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Point reads of one record by key from a node's database, 10,000 records of ~100 bytes:
- * {@code recordReaderGet} through {@link RecordReader} as the node reads (Vert.x JDBC client over
- * the Agroal pool, two read connections, the caller waits for the future), {@code rawJdbcGet}
- * with one read-only connection per thread and its SELECT prepared once. Two caller threads each.
- * The gap is the price of the client's per-query work (statement prepare and finalize, parameter
- * and column metadata, the hop to a worker thread and back).
+ * Point reads of one record by key from a node's database, 10,000 records of ~100 bytes, two
+ * caller threads each waiting for its read:
+ * <ul>
+ *   <li>{@code cachedGet}: {@link RecordReader} as the node reads, every key in its record cache;
+ *   <li>{@code pointReadGet}: {@link RecordReader} with the cache off: a hop to a read worker and
+ *       one execution of a prepared SELECT on a pooled read-only connection;
+ *   <li>{@code jdbcClientGet}: the same SELECT through the Vert.x JDBC client over Agroal (how
+ *       the node read before);
+ *   <li>{@code rawJdbcGet}: the caller thread runs the prepared SELECT itself (no hop at all).
+ * </ul>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -52,6 +57,9 @@ public class ReadBenchmark {
   private Path dir;
   private Vertx vertx;
   private RecordReader reader;
+  private RecordReader cached;
+  private io.vertx.sqlclient.Pool jdbcClient;
+  private io.agroal.api.AgroalDataSource agroal;
 
   @Setup(Level.Trial)
   public void open() throws Exception {
@@ -65,12 +73,24 @@ public class ReadBenchmark {
       store.commit();
     }
     vertx = Vertx.vertx();
-    reader = RecordReader.open(vertx, dir, 2);
+    reader = RecordReader.open(vertx, dir, 2, new RecordCache(0));
+    cached = RecordReader.open(vertx, dir, 2, new RecordCache(64 << 20));
+    for (int i = 0; i < KEYS; i++) {
+      cached.get("k-" + i).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+    agroal = io.agroal.api.AgroalDataSource.from(new io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier()
+        .connectionPoolConfiguration(cp -> cp.initialSize(1).minSize(1).maxSize(2)
+            .connectionFactoryConfiguration(cf -> cf.jdbcUrl("jdbc:sqlite:" + dir.resolve(SqliteStore.FILE_NAME))
+                .connectionProviderClass(org.sqlite.JDBC.class).jdbcProperty("open_mode", "1"))));
+    jdbcClient = io.vertx.jdbcclient.JDBCPool.pool(vertx, agroal, new io.vertx.sqlclient.PoolOptions().setMaxSize(2));
   }
 
   @TearDown(Level.Trial)
   public void close() throws Exception {
     reader.close();
+    cached.close();
+    jdbcClient.close();
+    agroal.close();
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     try (Stream<Path> paths = Files.walk(dir)) {
       for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
@@ -105,8 +125,20 @@ public class ReadBenchmark {
   }
 
   @Benchmark
-  public Record recordReaderGet() throws Exception {
+  public Record cachedGet() throws Exception {
+    return cached.get(randomKey()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+  }
+
+  @Benchmark
+  public Record pointReadGet() throws Exception {
     return reader.get(randomKey()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+  }
+
+  @Benchmark
+  public Object jdbcClientGet() throws Exception {
+    return jdbcClient.preparedQuery(SELECT).execute(io.vertx.sqlclient.Tuple.of(randomKey()))
+        .map(rows -> rows.iterator().hasNext() ? rows.iterator().next().getString(0) : null)
+        .toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
   }
 
   @Benchmark

@@ -33,7 +33,7 @@ class HintReplayOrderTest {
   void open() throws Exception {
     vertx = Vertx.vertx();
     store = SqliteStore.open(dir, "NORMAL");
-    reader = RecordReader.open(vertx, dir, 1);
+    reader = RecordReader.open(vertx, dir, 1, new io.distributedsqlite.storage.RecordCache(0));
   }
 
   @AfterEach
