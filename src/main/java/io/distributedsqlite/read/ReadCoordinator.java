@@ -19,8 +19,8 @@ import java.util.List;
 /**
  * Coordinates client reads, as Cassandra and Dynamo do: asks as many of the key's replicas as the
  * read consistency needs (this node first when it is one, then peers that are up, in ring order),
- * and asks the next replica whenever one fails or has not answered within
- * {@link #SPECULATE_AFTER_MS}. It answers with the newest version once enough replicas answered,
+ * and asks the next replica whenever one fails, or (once per read) when one has not answered
+ * within {@link #SPECULATE_AFTER_MS}. It answers with the newest version once enough replicas answered,
  * then sends that version to every asked replica that answered with an older one or none (read
  * repair). Replicas that were not asked are left to hints and anti-entropy.
  *
@@ -101,6 +101,7 @@ public final class ReadCoordinator {
     private int answers;
     private boolean replied;
     private long speculation = -1;
+    private boolean speculated;
     /** True while the first replicas are asked: an answer can arrive synchronously (a fast local read). */
     private boolean starting;
 
@@ -135,14 +136,16 @@ public final class ReadCoordinator {
       } else {
         f = batchers[replica].get(req.key());
       }
-      if (replica != config.nodeId() && speculation < 0 && !f.isComplete()) {
+      if (replica != config.nodeId() && !speculated && speculation < 0 && !f.isComplete()) {
         speculation = vertx.setTimer(SPECULATE_AFTER_MS, id -> speculate());
       }
       f.onComplete(ar -> settled(idx, ar.succeeded(), ar.succeeded() ? ar.result() : null));
     }
 
+    /** At most once per read: under overload, more speculative asks would only add to the load. */
     private void speculate() {
       speculation = -1;
+      speculated = true;
       if (!replied && asked < order.length) {
         askNext();
       }

@@ -258,6 +258,32 @@ class ClusterMatrixTest {
   }
 
   /**
+   * A peer that stopped before the failure detector noticed (it needs 100 missed probes here):
+   * a quorum read that asked it fails over to the next replica instead of failing.
+   */
+  @Test
+  void quorumReadFailsOverToTheNextReplicaWhenAnAskedOneIsGone(@TempDir Path dir) {
+    try (TestCluster c = TestCluster.start(3, 3, dir, Map.of("PROBE_FAILURES", "100"))) {
+      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      for (int k = 0; k < 20; k++) {
+        ok(http.set(c.baseUrl(0), "fo-" + k, Integer.toString(k), "all"));
+      }
+      c.stopNode(1);
+      assertEquals("up", peerState(c.baseUrl(0), 1), "node 0 must not have noticed yet");
+      int failedOver = 0;
+      for (int k = 0; k < 20; k++) {
+        Response r = http.read(c.baseUrl(0), "fo-" + k, "quorum");
+        assertEquals(200, r.status(), "r=quorum with an undetected dead replica: " + r);
+        assertEquals(Integer.toString(k), r.json().getValue("value").toString(), r.toString());
+        JsonObject cons = r.json().getJsonObject("consistency");
+        assertEquals(2, cons.getInteger("answered"), r.toString());
+        failedOver += cons.getInteger("asked") == 3 ? 1 : 0;
+      }
+      assertTrue(failedOver > 0, "no read asked node 1 first; the ring puts it second for about half the keys");
+    }
+  }
+
+  /**
    * One replica is given a newer version directly (a versioned internal write applies locally
    * only). An r=all read through another node answers with it and repairs both stale replicas.
    */
