@@ -16,11 +16,12 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import java.util.List;
 
 /**
  * Coordinates client writes. Stamps the version, sends the record to every replica of the key
- * (locally through the storage worker, remotely through a {@link PeerLink} per peer), and answers
+ * through a {@link ReplicaLink} each (this node's storage worker, or a peer), and answers
  * when the write consistency is met or can no longer be met. The write still goes to every
  * replica that is up; each replica that does not acknowledge gets a durable hint instead.
  *
@@ -39,7 +40,7 @@ public final class WriteCoordinator {
   private final Ring ring;
   private final HybridLogicalClock clock;
   private final boolean[] up;
-  private final PeerLink[] links;
+  private final ReplicaLink[] links;
   private final Counter hintsStored;
   private final Counter unavailable;
 
@@ -51,9 +52,17 @@ public final class WriteCoordinator {
     this.clock = clock;
     this.up = new boolean[config.clusterSize()];
     java.util.Arrays.fill(up, true);
-    this.links = new PeerLink[config.clusterSize()];
+    this.links = new ReplicaLink[config.clusterSize()];
     for (int i = 0; i < links.length; i++) {
-      links[i] = new PeerLink(i, client);
+      int peer = i;
+      // A full queue refuses new writes rather than growing: locally as the storage worker's own
+      // refusal (503 overloaded), towards a peer as a failed send (the write is hinted).
+      links[i] = peer == config.nodeId()
+          ? new ReplicaLink(records -> vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL),
+              config.writeQueueMax(), () -> new ReplyException(ReplyFailure.RECIPIENT_FAILURE, StorageVerticle.QUEUE_FULL,
+                  "write queue is full (" + config.writeQueueMax() + " writes)"))
+          : new ReplicaLink(records -> client.apply(peer, records),
+              config.writeQueueMax(), () -> new IllegalStateException("the queue to peer " + peer + " is full"));
     }
     this.hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
     this.unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
@@ -106,8 +115,7 @@ public final class WriteCoordinator {
   }
 
   private Future<Void> applyLocally(Record record, AckCounter acks) {
-    return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(record)), LOCAL)
-        .<Void>mapEmpty()
+    return links[config.nodeId()].send(record)
         .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));
   }
 

@@ -1,37 +1,46 @@
 package io.distributedsqlite.replication;
 
-import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.storage.Record;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * The write path to one peer. Coalesces: while {@link #MAX_IN_FLIGHT} requests are out, new
- * records queue up and leave together in the next {@code /internal/apply} request (up to
- * {@link #MAX_BATCH} records), so under load one HTTP request carries many client writes.
- * Each record's future completes when the peer committed the request that carried it.
+ * The write path to one replica: a peer ({@code /internal/apply}) or this node's storage worker
+ * (one {@code Apply} command on the event bus). Coalesces: while {@link #MAX_IN_FLIGHT} batches
+ * are out, new records queue up and leave together in the next one (up to {@link #MAX_BATCH}
+ * records), so under load one request or command carries many client writes. Each record's
+ * future completes when the replica committed the batch that carried it, and fails with the
+ * batch's cause.
  */
-final class PeerLink {
+final class ReplicaLink {
   static final int MAX_IN_FLIGHT = 2;
   static final int MAX_BATCH = 256;
   static final int MAX_BATCH_WEIGHT = 4 << 20;
 
   private record Pending(Record record, Promise<Void> promise) {}
 
-  private final int peer;
-  private final PeerClient client;
+  private final Function<List<Record>, Future<?>> apply;
+  private final int maxQueued;
+  private final Supplier<Throwable> queueFull;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int inFlight;
 
-  PeerLink(int peer, PeerClient client) {
-    this.peer = peer;
-    this.client = client;
+  /** At most {@code maxQueued} records wait; beyond that {@link #send} fails at once with {@code queueFull}. */
+  ReplicaLink(Function<List<Record>, Future<?>> apply, int maxQueued, Supplier<Throwable> queueFull) {
+    this.apply = apply;
+    this.maxQueued = maxQueued;
+    this.queueFull = queueFull;
   }
 
   Future<Void> send(Record record) {
+    if (queue.size() >= maxQueued) {
+      return Future.failedFuture(queueFull.get());
+    }
     Promise<Void> p = Promise.promise();
     queue.add(new Pending(record, p));
     pump();
@@ -57,7 +66,7 @@ final class PeerLink {
         weight += p.record().weight();
       }
       inFlight++;
-      client.apply(peer, records).onComplete(ar -> {
+      apply.apply(records).onComplete(ar -> {
         inFlight--;
         for (Pending p : batch) {
           if (ar.succeeded()) {
