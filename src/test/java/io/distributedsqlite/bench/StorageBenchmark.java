@@ -38,19 +38,23 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * Upserts per second into a node's SQLite file, one score per record written.
  *
  * <ul>
- *   <li>{@code store*}: through {@link SqliteStore} exactly as the {@code StorageVerticle} drives it
- *       per group-commit batch: a savepoint around each command, {@code apply} (SELECT the current
- *       version, merge rule, upsert with {@code json(?)}), the clock high-water row, one commit.
- *       {@code storeGroupCommit100/1000} put 100/1000 records in one transaction (WRITE_BATCH_MAX),
- *       {@code storeOnePerTransaction} commits after every record (what an idle node does).</li>
- *   <li>{@code storeNoSavepoint1000}: the same 1000-record batch without the per-command
- *       savepoints, to price them.</li>
+ *   <li>{@code store*}: through {@link SqliteStore} per group-commit batch: {@code apply} per record
+ *       (merge rule; a new key is one {@code INSERT ... ON CONFLICT DO NOTHING} with {@code json(?)},
+ *       an existing one is read, compared and updated), the clock high-water row, one commit.
+ *       {@code storeGroupCommit100/1000} put 100/1000 records in one transaction (WRITE_BATCH_MAX)
+ *       with a savepoint around each record: the {@code StorageVerticle}'s retry path after a failed
+ *       batch, its worst case. {@code storeOnePerTransaction} commits after every record (what an
+ *       idle node does).</li>
+ *   <li>{@code storeNoSavepoint1000}: the same 1000-record batch without savepoints: the
+ *       {@code StorageVerticle}'s normal path.</li>
+ *   <li>{@code storeOverwrite1000}: as {@code storeNoSavepoint1000}, but every record is a newer
+ *       version of one of 10,000 keys written at set-up (updates, the mixed workload).</li>
  *   <li>{@code raw*}: the baseline, plain JDBC on the same table shape and pragmas: one batched
  *       {@code INSERT ... ON CONFLICT DO UPDATE} ({@code addBatch/executeBatch}), no read, no merge,
  *       no savepoints. What SQLite itself allows on this disk.</li>
  * </ul>
  *
- * <p>Each writes fresh keys (inserts, the common write-heavy case) with a JSON value of
+ * <p>All but {@code storeOverwrite1000} write fresh keys (inserts, the common write-heavy case) with a JSON value of
  * {@code valueBytes}. {@code synchronous} is FULL (the node default: fsync of the WAL per commit)
  * or NORMAL. Run it with {@code bin/load-bench-storage}; the class name does not end in Test, so
  * Surefire never runs it.
@@ -76,7 +80,10 @@ public class StorageBenchmark {
   private PreparedStatement rawUpsert;
   private String value;
   private long counter;
+  private long overwriteCounter;
   private long hlc;
+
+  private static final int OVERWRITTEN_KEYS = 10_000;
 
   @Setup(Level.Trial)
   public void open() throws Exception {
@@ -101,6 +108,10 @@ public class StorageBenchmark {
             + "tombstone = excluded.tombstone, expires_at = excluded.expires_at");
     value = jsonValue(valueBytes);
     hlc = System.currentTimeMillis() << 16;
+    for (int i = 0; i < OVERWRITTEN_KEYS; i++) {
+      store.apply(nextOverwrite());
+    }
+    store.commit();
   }
 
   @TearDown(Level.Trial)
@@ -126,12 +137,21 @@ public class StorageBenchmark {
     return Record.write("bench-" + n, value, new Version(++hlc, 0), 0);
   }
 
+  private Record nextOverwrite() {
+    long n = overwriteCounter++;
+    return Record.write("hot-" + (n % OVERWRITTEN_KEYS), value, new Version(++hlc, 0), 0);
+  }
+
   private void storeBatch(int records, boolean savepoints) throws SQLException {
+    storeBatch(records, savepoints, false);
+  }
+
+  private void storeBatch(int records, boolean savepoints, boolean overwrite) throws SQLException {
     for (int i = 0; i < records; i++) {
       if (savepoints) {
         store.savepoint();
       }
-      store.apply(nextRecord());
+      store.apply(overwrite ? nextOverwrite() : nextRecord());
       if (savepoints) {
         store.releaseSavepoint(true);
       }
@@ -179,6 +199,12 @@ public class StorageBenchmark {
   }
 
   @Benchmark
+  @OperationsPerInvocation(1000)
+  public void storeOverwrite1000() throws SQLException {
+    storeBatch(1000, false, true);
+  }
+
+  @Benchmark
   public void rawOnePerTransaction() throws SQLException {
     rawBatch(1);
   }
@@ -208,8 +234,8 @@ public class StorageBenchmark {
 
   /**
    * Runs the benchmarks of this package (this one and {@link ReadBenchmark}) with the bounded
-   * defaults above (2 warm-up and 3 measured 2-second iterations, one fork: about 3 minutes for the
-   * 16 combinations). Any JMH command-line option overrides them and a name pattern narrows the
+   * defaults above (2 warm-up and 3 measured 2-second iterations, one fork: about 3.5 minutes for the
+   * 18 combinations). Any JMH command-line option overrides them and a name pattern narrows the
    * set, e.g.
    * {@code StorageBenchmark.raw -p valueBytes=100,10240 -rf json -rff out.json}.
    */

@@ -1,0 +1,130 @@
+package io.distributedsqlite.unit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.SqliteStore;
+import io.distributedsqlite.storage.Version;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The write path of {@link SqliteStore} as the storage worker drives it: several records per
+ * transaction, what {@code apply} hands the change listener, and a failed command undone alone.
+ */
+class SqliteStoreWritePathTest {
+  private static final Version V1 = Version.of(1_700_000_000_000L, 0, 1);
+  private static final Version V2 = Version.of(1_700_000_000_000L, 1, 0);
+  private static final Version V3 = Version.of(1_700_000_000_001L, 0, 0);
+
+  @TempDir Path dir;
+  private SqliteStore store;
+
+  @BeforeEach
+  void open() throws Exception {
+    store = SqliteStore.open(dir, "FULL");
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  @Test
+  void sameKeyTwiceInOneBatchKeepsTheNewer() throws Exception {
+    assertNull(store.apply(Record.write("k", "\"a\"", V1, 0)));
+    Record replaced = store.apply(Record.write("k", "\"b\"", V3, 0));
+    Record stale = Record.write("k", "\"c\"", V2, 0);
+    assertSame(stale, store.apply(stale), "an older record later in the same batch changes nothing");
+    store.commit();
+    assertEquals("\"a\"", replaced.value());
+    assertEquals(V1, replaced.version());
+    Record now = store.current("k");
+    assertEquals("\"b\"", now.value());
+    assertEquals(V3, now.version());
+  }
+
+  @Test
+  void replacedRecordCarriesEveryStoredField() throws Exception {
+    store.apply(Record.write("k", "{ \"x\" : [1, 2] }", V1, 5_000));
+    store.commit();
+    Record replaced = store.apply(Record.tombstone("k", V2));
+    store.commit();
+    assertEquals(new Record("k", "{\"x\":[1,2]}", V1, false, 5_000), replaced,
+        "the listener sees the previous value as stored, its version, tombstone flag and expiry");
+    assertEquals(new Record("k", null, V2, true, 0), store.current("k"));
+  }
+
+  @Test
+  void tombstoneForAnUnknownKeyIsKept() throws Exception {
+    assertNull(store.apply(Record.tombstone("gone", V2)), "nothing was replaced");
+    store.commit();
+    assertEquals(new Record("gone", null, V2, true, 0), store.current("gone"));
+    Record older = Record.write("gone", "1", V1, 0);
+    assertSame(older, store.apply(older), "a delete seen first still beats an older write arriving later");
+    store.commit();
+    assertTrue(store.current("gone").tombstone());
+  }
+
+  @Test
+  void updatedValueIsCompactedLikeAnInsertedOne() throws Exception {
+    store.apply(Record.write("k", "1", V1, 0));
+    store.apply(Record.write("k", "{ \"b\" : [1, 2.50, \"\\u00e9\"], \"a\" : null }", V2, 7));
+    store.commit();
+    Record now = store.current("k");
+    assertEquals("{\"b\":[1,2.50,\"\\u00e9\"],\"a\":null}", now.value());
+    assertEquals(7, now.expiresAt());
+  }
+
+  @Test
+  void failedCommandIsUndoneAloneAndTheStoreKeepsWorking() throws Exception {
+    store.savepoint();
+    store.apply(Record.write("good", "1", V1, 0));
+    store.releaseSavepoint(true);
+    store.savepoint();
+    assertThrows(SQLException.class, () -> store.apply(Record.write("bad", "{not json", V1, 0)));
+    store.recover();
+    store.releaseSavepoint(false);
+    store.savepoint();
+    assertNull(store.apply(Record.write("after", "2", V2, 0)));
+    store.releaseSavepoint(true);
+    store.commit();
+    assertEquals("1", store.current("good").value());
+    assertNull(store.current("bad"));
+    assertEquals("2", store.current("after").value());
+  }
+
+  @Test
+  void rollbackThenRecoverLeavesAWorkingStore() throws Exception {
+    store.apply(Record.write("lost", "1", V1, 0));
+    assertThrows(SQLException.class, () -> store.apply(Record.write("bad", "[", V1, 0)));
+    store.rollback();
+    store.recover();
+    store.apply(Record.write("kept", "2", V2, 0));
+    store.commit();
+    assertNull(store.current("lost"), "the rolled-back batch left nothing behind");
+    assertEquals("2", store.current("kept").value());
+  }
+
+  @Test
+  void clockAndAliveMarksOnlyMoveForward() throws Exception {
+    store.saveHighWater(V3.hlc(), 2_000);
+    store.commit();
+    store.saveHighWater(V1.hlc(), 1_000);
+    store.commit();
+    store.close();
+    store = SqliteStore.open(dir, "FULL");
+    assertEquals(V3.hlc(), store.highWater());
+    assertEquals(2_000, store.lastAlive());
+  }
+}
