@@ -14,10 +14,12 @@ import java.util.function.Function;
  * Coalesces point reads against one replica (this node's read pool, or one peer's
  * {@code /internal/read}): while {@link #MAX_IN_FLIGHT} fetches are out, new keys wait and go
  * together in the next fetch (up to {@link #MAX_BATCH} keys). An idle replica is asked at once;
- * a busy one gets one request for many client reads instead of one each.
+ * a busy one gets one request for many client reads instead of one each. One fetch in flight
+ * (not two) made the batches twice as large and r=quorum 1.3x faster at 64 connections
+ * (23.1k vs 17.3k req/s, 64 vs 89 CPU us per read, same machine, back to back).
  */
 final class ReadBatcher {
-  static final int MAX_IN_FLIGHT = 2;
+  static final int MAX_IN_FLIGHT = 1;
   static final int MAX_BATCH = 128;
 
   private final Function<List<String>, Future<List<Record>>> fetch;
