@@ -24,9 +24,11 @@ import org.sqlite.SQLiteException;
  * starts (up to WRITE_BATCH_MAX records) goes into that transaction, and each command is answered
  * only after the transaction committed, so an acknowledgement means the write is durable.
  *
- * <p>Each command runs inside its own savepoint, so one bad command fails alone instead of taking
- * its batch down. When the queue holds WRITE_QUEUE_MAX commands, new ones are refused with 503
- * (backpressure) rather than growing memory.
+ * <p>A batch runs without savepoints. If a command fails, the batch is rolled back and run again
+ * with each command in its own savepoint, so one bad command fails alone instead of taking its
+ * batch down. (Coordinators coalesce their local writes, so one {@code Apply} command can carry
+ * many client writes; they succeed or fail together.) When the queue holds WRITE_QUEUE_MAX
+ * commands, new ones are refused with 503 (backpressure) rather than growing memory.
  */
 public final class StorageVerticle extends VerticleBase {
   public static final String ADDRESS = "storage.write";
