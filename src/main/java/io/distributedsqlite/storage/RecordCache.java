@@ -15,17 +15,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * Known-absent keys are cached too. Tombstones and expired records are kept as they are stored;
  * callers apply the read rules.
  *
- * <p>Bounded by {@code maxBytes} of approximate record weight; when full, arbitrary entries are
- * dropped until it is at 90 %. {@code maxBytes} 0 turns the cache off.
+ * <p>Bounded by {@code maxBytes} of approximate heap (key and value text plus a fixed overhead
+ * per entry); when full, arbitrary entries are dropped until it is at 90 %. {@code maxBytes} 0 turns the cache off.
  */
 public final class RecordCache implements ChangeListener {
   private static final int STRIPES = 4096;
-  private static final int ABSENT_WEIGHT = 64;
+  /** Heap an entry costs beyond its key and value text: map node, entry, record, version, string headers. */
+  private static final int ENTRY_OVERHEAD = 192;
 
   /** What the cache knows of a key: its stored record, or {@code record == null} for none. */
   public record Entry(Record record) {
     int weight(String key) {
-      return record == null ? ABSENT_WEIGHT + key.length() : record.weight();
+      return ENTRY_OVERHEAD + key.length() + (record == null || record.value() == null ? 0 : record.value().length());
     }
   }
 
