@@ -42,18 +42,24 @@ public final class RecordCache implements ChangeListener {
     this.maxBytes = maxBytes;
   }
 
-  /** The cached entry for {@code key}, or null when the cache does not know it. */
+  /** The cached entry for {@code key} (counted as a hit), or null when the cache does not know it. */
   public Entry lookup(String key) {
     if (maxBytes == 0) {
       return null;
     }
     Entry e = entries.get(key);
-    if (e == null) {
-      misses.incrementAndGet();
-    } else {
+    if (e != null) {
       hits.incrementAndGet();
     }
     return e;
+  }
+
+  /**
+   * Counts keys that were read from the database. Callers may look a key up more than once
+   * before reading it, so misses are counted where the read happens, not in {@link #lookup}.
+   */
+  public void missed(int keys) {
+    misses.addAndGet(keys);
   }
 
   /** Taken before reading {@code key} from the database; hand it to {@link #fill}. */

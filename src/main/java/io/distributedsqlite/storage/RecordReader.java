@@ -68,11 +68,7 @@ public final class RecordReader implements AutoCloseable {
 
   /** This node's stored record for {@code key}, tombstones and expired records included; null if none. */
   public Future<Record> get(String key) {
-    RecordCache.Entry hit = cache.lookup(key);
-    if (hit != null) {
-      return Future.succeededFuture(hit.record());
-    }
-    return points.records(List.of(key)).map(list -> list.isEmpty() ? null : list.get(0));
+    return records(List.of(key)).map(list -> list.isEmpty() ? null : list.get(0));
   }
 
   /** The record cache in front of point reads; the storage worker keeps it current. */
@@ -140,6 +136,7 @@ public final class RecordReader implements AutoCloseable {
     if (misses == null) {
       return Future.succeededFuture(found);
     }
+    cache.missed(misses.size());
     return points.records(misses).map(read -> {
       found.addAll(read);
       return found;

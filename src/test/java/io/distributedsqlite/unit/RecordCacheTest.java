@@ -95,6 +95,19 @@ class RecordCacheTest {
   }
 
   @Test
+  void hitsAreCountedOnLookupAndMissesOnlyWhereTheDatabaseIsRead() {
+    RecordCache cache = new RecordCache(1 << 20);
+    assertNull(cache.lookup("a"));
+    assertNull(cache.lookup("a"));
+    assertEquals(0, cache.misses(), "a failed lookup is not a miss until the key is read");
+    cache.missed(1);
+    cache.fill("a", rec("a", 1), cache.stamp("a"));
+    cache.lookup("a");
+    assertEquals(1, cache.hits());
+    assertEquals(1, cache.misses());
+  }
+
+  @Test
   void aZeroSizedCacheIsOff() {
     RecordCache cache = new RecordCache(0);
     cache.fill("a", rec("a", 1), cache.stamp("a"));
