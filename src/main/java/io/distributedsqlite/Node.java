@@ -41,6 +41,7 @@ public final class Node {
   private final NodeHealth health = new NodeHealth();
   private final List<String> deployments = new ArrayList<>();
   private RecordReader reader;
+  private AutoCloseable processMetrics;
   private int actualPort;
 
   private Node(Vertx vertx, NodeConfig config) {
@@ -65,6 +66,8 @@ public final class Node {
     registerCodecs(vertx);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.config().commonTags("node", Integer.toString(config.nodeId()));
+    processMetrics = ProcessMetrics.bind(registry, config.dataDir());
+    ProcessMetrics.bindBuildInfo(registry, Integer.toString(config.nodeId()));
     Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
     DigestIndex digests = new DigestIndex(config.nodeId(), ring);
     RecordCache cache = new RecordCache(config.readCacheBytes());
@@ -128,6 +131,13 @@ public final class Node {
       deployments.clear();
       if (reader != null) {
         reader.close();
+      }
+      if (processMetrics != null) {
+        try {
+          processMetrics.close();
+        } catch (Exception e) {
+          log.debug("closing process metrics: {}", e.getMessage());
+        }
       }
     });
   }

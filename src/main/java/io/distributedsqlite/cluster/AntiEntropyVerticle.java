@@ -62,6 +62,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private Counter bucketsCompared;
   private Counter recordsSent;
   private Counter recordsReceived;
+  private Counter failures;
   private Timer duration;
 
   public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
@@ -90,11 +91,12 @@ public final class AntiEntropyVerticle extends VerticleBase {
     bucketsCompared = Counter.builder("dsqlite_repair_buckets_compared").register(registry);
     recordsSent = Counter.builder("dsqlite_repair_records_sent").register(registry);
     recordsReceived = Counter.builder("dsqlite_repair_records_received").register(registry);
+    failures = Counter.builder("dsqlite_repair_failures").description("Anti-entropy rounds with a peer that failed").register(registry);
     duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);
     for (int p = 0; p < config.clusterSize(); p++) {
       int peer = p;
       if (peer != config.nodeId()) {
-        Gauge.builder("dsqlite_repair_last_completed_seconds", lastCompleted, a -> a.get(peer) / 1000.0)
+        Gauge.builder("dsqlite_repair_last_completed_timestamp_seconds", lastCompleted, a -> a.get(peer) / 1000.0)
             .tag("peer", Integer.toString(peer)).description("Epoch seconds of the last completed repair with the peer")
             .register(registry);
       }
@@ -102,7 +104,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
       up[m.body().peer()] = m.body().up();
       if (m.body().up()) {
-        repairQuietly(m.body().peer());
+        repair(m.body().peer()); // a failure is counted and logged by repair()
       }
     });
     vertx.eventBus().consumer(REPAIR_NOW_ADDRESS, m -> repairAll().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())));
@@ -132,10 +134,6 @@ public final class AntiEntropyVerticle extends VerticleBase {
         }
       }
     });
-  }
-
-  private void repairQuietly(int peer) {
-    repair(peer).onFailure(t -> log.debug("repair with peer {} failed: {}", peer, t.getMessage()));
   }
 
   /**
@@ -200,7 +198,10 @@ public final class AntiEntropyVerticle extends VerticleBase {
           return r;
         });
     running.put(peer, f);
-    f.onComplete(ar -> running.remove(peer));
+    f.onComplete(ar -> running.remove(peer)).onFailure(t -> {
+      failures.increment();
+      log.warn("repair with peer {} failed: {}", peer, t.getMessage());
+    });
     return f;
   }
 

@@ -72,6 +72,12 @@ public record NodeConfig(
       throw new ConfigException("NODE_ID ordinal " + nodeId + " is outside 0.." + (clusterSize - 1) + " (CLUSTER_SIZE=" + clusterSize + ")");
     }
     String host = r.string("HOST", "0.0.0.0");
+    // Read by logback.xml before this runs; checked here so a typo stops the node with a reason
+    // instead of silently logging nothing.
+    r.oneOf("LOG_LEVEL", "INFO", Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF"));
+    if (!Set.of("text", "json").contains(r.string("LOG_FORMAT", "text"))) {
+      throw new ConfigException("LOG_FORMAT=" + env.get("LOG_FORMAT") + " is not one of [text, json]");
+    }
     List<Peer> peers = r.peers(clusterSize, port);
     int cores = Runtime.getRuntime().availableProcessors();
     return new NodeConfig(

@@ -146,6 +146,21 @@ class NodeApiTest {
   }
 
   @Test
+  void metricsExposeJvmProcessDatabaseAndBuildMeters() {
+    json(set("metrics-size-key", "{\"a\":1}"), 200);
+    String text = send(web, port(), HttpMethod.GET, "/metrics", Map.of(), null).bodyAsString();
+    for (String meter : List.of("jvm_memory_used_bytes{", "jvm_gc_", "jvm_threads_live_threads{", "process_cpu_usage{",
+        "process_uptime_seconds{", "process_files_open_files{", "dsqlite_repair_failures_total{",
+        "dsqlite_build_info{")) {
+      assertTrue(text.contains(meter), meter + " is exported");
+    }
+    java.util.regex.Matcher size = java.util.regex.Pattern.compile("(?m)^dsqlite_database_bytes\\{[^}]*} (\\S+)$").matcher(text);
+    assertTrue(size.find(), "database size exported");
+    assertTrue(Double.parseDouble(size.group(1)) > 0, "the database has a size: " + size.group(0));
+    assertFalse(text.contains("dsqlite_repair_last_completed_seconds"), "timestamps are named _timestamp_seconds");
+  }
+
+  @Test
   void clusterShowsThisNodeUp() {
     JsonObject body = json(send(web, port(), HttpMethod.GET, "/cluster", Map.of(), null), 200);
     assertEquals(0, body.getInteger("node_id"));

@@ -64,6 +64,15 @@ class NodeConfigTest {
   }
 
   @Test
+  void logFormatAndLevelAreCheckedSoATypoDoesNotSilenceTheLog() {
+    NodeConfig.fromEnvironment(env("LOG_FORMAT", "json", "LOG_LEVEL", "debug"));
+    NodeConfig.fromEnvironment(env("LOG_FORMAT", "text"));
+    assertEquals("LOG_FORMAT=JSON is not one of [text, json]",
+        assertThrows(ConfigException.class, () -> NodeConfig.fromEnvironment(env("LOG_FORMAT", "JSON"))).getMessage());
+    assertThrows(ConfigException.class, () -> NodeConfig.fromEnvironment(env("LOG_LEVEL", "verbose")));
+  }
+
+  @Test
   void blankValuesMeanTheDefault() {
     NodeConfig c = NodeConfig.fromEnvironment(env("PORT", "", "REPLICATION_FACTOR", "  ", "PEER_TIMEOUT", "", "WRITE_CONSISTENCY", ""));
     assertEquals(8080, c.port());
