@@ -15,8 +15,8 @@ import java.util.function.Function;
  * {@code /internal/read}): while {@link #MAX_IN_FLIGHT} fetches are out, new keys wait and go
  * together in the next fetch (up to {@link #MAX_BATCH} keys). An idle replica is asked at once;
  * a busy one gets one request for many client reads instead of one each. One fetch in flight
- * (not two) made the batches twice as large and r=quorum 1.3x faster at 64 connections
- * (23.1k vs 17.3k req/s, 64 vs 89 CPU us per read, same machine, back to back).
+ * rather than two: under load the larger batches save more CPU per read than the wait for the
+ * previous fetch adds (BENCHMARKS.md has the measurement).
  */
 final class ReadBatcher {
   static final int MAX_IN_FLIGHT = 1;
