@@ -32,8 +32,15 @@ public final class PeerClient {
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs))
         .setIdleTimeout(60)
         .setUserAgent("distributed-sqlite-peer");
-    config.tls().ifPresent(tls -> options.setSsl(true).setVerifyHost(true)
-        .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.caFile().toString())));
+    config.tls().ifPresent(tls -> {
+      options.setSsl(true).setVerifyHost(true)
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.caFile().toString()));
+      if (tls.peerMtls()) {
+        // Mutual TLS: this node's own certificate identifies it to the peer.
+        options.setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+            .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString()));
+      }
+    });
     this.client = WebClient.create(vertx, options, new io.vertx.core.http.PoolOptions().setHttp1MaxSize(8));
   }
 

@@ -109,7 +109,8 @@ public record NodeConfig(
         r.duration("TOMBSTONE_GRACE", "10d"),
         r.optional("CLUSTER_TOKEN"),
         ApiTokens.parse(env.get("API_TOKENS"), env.get("API_TOKENS_FILE")),
-        Tls.fromEnvironment(r.optional("TLS_CERT_FILE"), r.optional("TLS_KEY_FILE"), r.optional("TLS_CA_FILE")),
+        Tls.fromEnvironment(r.optional("TLS_CERT_FILE"), r.optional("TLS_KEY_FILE"), r.optional("TLS_CA_FILE"),
+            r.bool("PEER_MTLS", false)),
         r.duration("REQUEST_TIMEOUT", "10s"),
         r.duration("IDLE_TIMEOUT", "60s"),
         r.duration("SHUTDOWN_TIMEOUT", "20s"));

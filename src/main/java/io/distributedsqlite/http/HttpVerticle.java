@@ -68,8 +68,16 @@ public final class HttpVerticle extends VerticleBase {
         .setTcpNoDelay(true)
         // HTTP/1.1 only: the header and request-line limits above do not apply to cleartext HTTP/2.
         .setHttp2ClearTextEnabled(false);
-    services.config().tls().ifPresent(tls -> options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
-        .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString())));
+    services.config().tls().ifPresent(tls -> {
+      options.setSsl(true).setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+          .setCertPath(tls.certFile().toString()).setKeyPath(tls.keyFile().toString()));
+      if (tls.peerMtls()) {
+        // Asked, not required: clients of the public API have no certificate. A certificate that
+        // is presented must be signed by the CA (else the handshake fails); /internal/* requires one.
+        options.setClientAuth(io.vertx.core.http.ClientAuth.REQUEST)
+            .setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(tls.caFile().toString()));
+      }
+    });
     server = vertx.createHttpServer(options).requestHandler(router).invalidRequestHandler(HttpVerticle::invalidRequest);
     return server.listen();
   }

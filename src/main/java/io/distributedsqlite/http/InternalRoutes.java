@@ -37,6 +37,7 @@ final class InternalRoutes {
   private final NodeServices services;
   private final ClientRoutes client;
   private final byte[] token;
+  private final boolean peerMtls;
   private final int bodyLimit;
 
   InternalRoutes(Vertx vertx, NodeServices services, ClientRoutes client) {
@@ -44,6 +45,7 @@ final class InternalRoutes {
     this.services = services;
     this.client = client;
     this.token = services.config().clusterToken().map(t -> t.getBytes(StandardCharsets.UTF_8)).orElse(null);
+    this.peerMtls = services.config().tls().map(t -> t.peerMtls()).orElse(false);
     // A batch of replicated records may carry many values; cap it at 64 of the largest.
     this.bodyLimit = (int) Math.min(Integer.MAX_VALUE - 16, 64L * (services.config().maxValueBytes() + 8192));
   }
@@ -186,6 +188,10 @@ final class InternalRoutes {
   }
 
   private void authenticate(RoutingContext ctx) {
+    if (peerMtls && !hasVerifiedClientCertificate(ctx)) {
+      Responses.error(ctx, 401, "peer_certificate_required", "PEER_MTLS is on: /internal/* needs a client certificate signed by the cluster's CA");
+      return;
+    }
     if (token != null) {
       String given = ctx.request().getHeader(TOKEN_HEADER);
       if (given == null || !MessageDigest.isEqual(token, given.getBytes(StandardCharsets.UTF_8))) {
@@ -194,6 +200,18 @@ final class InternalRoutes {
       }
     }
     ctx.next();
+  }
+
+  /** The TLS handshake already checked the certificate against the CA; here only its presence. */
+  private static boolean hasVerifiedClientCertificate(RoutingContext ctx) {
+    if (!ctx.request().isSSL()) {
+      return false;
+    }
+    try {
+      return !ctx.request().connection().peerCertificates().isEmpty();
+    } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+      return false;
+    }
   }
 
   /** This node's own local record, tombstones included; 404 when it has none. */
