@@ -5,6 +5,7 @@ import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.cluster.StrayCleanup;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
@@ -96,6 +97,7 @@ public final class Node {
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, opened.stale()), new DeploymentOptions()))
+          .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
     }).onSuccess(v -> {
       health.markStarted();
@@ -153,7 +155,8 @@ public final class Node {
 
   static void registerCodecs(Vertx vertx) {
     for (Class<?> type : List.of(PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
-        StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class)) {
+        StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
+        StorageCommand.DropStrays.class)) {
       LocalCodec.register(vertx, type);
     }
   }

@@ -153,7 +153,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
           .map(peers::add)
           .mapEmpty());
     }
-    return chain.map(v -> new JsonObject().put("node_id", config.nodeId()).put("peers", peers));
+    return chain.map(v -> new JsonObject().put("node_id", config.nodeName()).put("peers", peers));
   }
 
   /** A repair round with one peer; joins the round already running, if any. */
@@ -244,7 +244,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
       }
       List<String> push = new ArrayList<>();
       for (Record r : mineF.result()) {
-        if (!ring.isReplica(r.key(), peer) || (r.tombstone() && r.version().hlc() < horizon)) {
+        if (!ring.isReplica(r.key(), peer) || !digests.replicates(r.key()) || (r.tombstone() && r.version().hlc() < horizon)) {
           continue;
         }
         Version t = theirs.remove(r.key());

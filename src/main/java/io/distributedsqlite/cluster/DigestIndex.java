@@ -3,6 +3,7 @@ package io.distributedsqlite.cluster;
 import io.distributedsqlite.storage.ChangeListener;
 import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -15,11 +16,20 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Written by the storage worker (a {@link ChangeListener}), read by the anti-entropy loop and
  * the internal API: each bucket is an atomic long, which is all the consistency a digest
  * comparison needs (a bucket caught mid-change simply differs this round and is compared again).
+ *
+ * <p>Only records of keys this node replicates enter the digests: a peer's digests hold only keys
+ * that peer replicates, so anything else would make a bucket differ every round and be listed
+ * and compared again forever. A record of a key this node does not replicate is a <em>stray</em>
+ * (the copy a legacy versionless {@code /internal/set} keeps on the node that received it); the
+ * index counts them instead ({@link #strays()}), and {@link StrayCleanup} removes them after
+ * STRAY_GRACE. Whether a key is a stray is decided by ring membership at the time of the change,
+ * not stored with the record.
  */
 public final class DigestIndex implements ChangeListener {
   private final int self;
   private final Ring ring;
   private final AtomicLongArray[] byPeer;
+  private final AtomicLong strays = new AtomicLong();
 
   public DigestIndex(int self, Ring ring) {
     this.self = self;
@@ -43,6 +53,10 @@ public final class DigestIndex implements ChangeListener {
   @Override
   public void changed(Record previous, Record current) {
     String key = previous != null ? previous.key() : current.key();
+    if (!ring.isReplica(key, self)) {
+      strays.addAndGet((current == null ? 0 : 1) - (previous == null ? 0 : 1));
+      return;
+    }
     long delta = (previous == null ? 0 : entryHash(previous)) ^ (current == null ? 0 : entryHash(current));
     int bucket = KeyHash.bucket(key);
     for (int peer : ring.replicasFor(key)) {
@@ -50,6 +64,16 @@ public final class DigestIndex implements ChangeListener {
         byPeer[peer].accumulateAndGet(bucket, delta, (a, b) -> a ^ b);
       }
     }
+  }
+
+  /** Records held here whose key this node does not replicate (tombstones included). */
+  public long strays() {
+    return strays.get();
+  }
+
+  /** Whether this node replicates {@code key}; a record of any other key is a stray. */
+  public boolean replicates(String key) {
+    return ring.isReplica(key, self);
   }
 
   /** A copy of the digests this node keeps for the records it shares with {@code peer}. */

@@ -193,7 +193,7 @@ public final class MembershipVerticle extends VerticleBase {
             .put("ownership", Math.round(share[id] * 10000) / 10000.0));
       }
       return new JsonObject()
-          .put("node_id", config.nodeId())
+          .put("node_id", config.nodeName())
           .put("cluster_size", config.clusterSize())
           .put("replication_factor", config.replicationFactor())
           .put("write_consistency", config.writeConsistency().wireName())

@@ -15,9 +15,15 @@ import java.util.regex.Pattern;
  * Every setting of a node, read once from the environment at start-up and validated; immutable
  * afterwards. {@link #fromEnvironment(Map)} throws {@link ConfigException} with a one-line reason
  * for the first bad value. The README's configuration table documents each default.
+ *
+ * <p>{@code nodeId} is the ordinal (ring placement, version tie-breaks, peer lists);
+ * {@code nodeName} is NODE_ID exactly as configured (e.g. {@code distributed-sqlite-nodes-1}),
+ * the JSON string every answer carries as {@code node_id}. {@code strayGrace}: how long a legacy
+ * write's copy on a node that does not replicate its key is kept (see {@code StrayCleanup}).
  */
 public record NodeConfig(
     int nodeId,
+    String nodeName,
     String host,
     int port,
     int clusterSize,
@@ -43,6 +49,7 @@ public record NodeConfig(
     Duration antiEntropyInterval,
     int repairRate,
     Duration tombstoneGrace,
+    Duration strayGrace,
     Optional<String> clusterToken,
     ApiTokens apiTokens,
     Optional<Tls> tls,
@@ -61,6 +68,7 @@ public record NodeConfig(
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     Reader r = new Reader(env);
+    String nodeName = r.string("NODE_ID", "0");
     int nodeId = r.nodeId();
     int port = r.intIn("PORT", 8080, 1, 65535);
     int clusterSize = r.intIn("CLUSTER_SIZE", 1, 1, 1024);
@@ -82,6 +90,7 @@ public record NodeConfig(
     int cores = Runtime.getRuntime().availableProcessors();
     return new NodeConfig(
         nodeId,
+        nodeName,
         host,
         port,
         clusterSize,
@@ -107,6 +116,7 @@ public record NodeConfig(
         r.duration("ANTI_ENTROPY_INTERVAL", "5m"),
         r.intIn("REPAIR_RATE", 20_000, 1, 10_000_000),
         r.duration("TOMBSTONE_GRACE", "10d"),
+        r.duration("STRAY_GRACE", "1h"),
         r.optional("CLUSTER_TOKEN"),
         ApiTokens.parse(env.get("API_TOKENS"), env.get("API_TOKENS_FILE")),
         Tls.fromEnvironment(r.optional("TLS_CERT_FILE"), r.optional("TLS_KEY_FILE"), r.optional("TLS_CA_FILE"),

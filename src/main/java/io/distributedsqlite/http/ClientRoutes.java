@@ -25,12 +25,14 @@ final class ClientRoutes {
   private final WriteCoordinator writes;
   private final ReadCoordinator reads;
   private final int bodyLimit;
+  private final String nodeIdField;
 
   ClientRoutes(NodeConfig config, WriteCoordinator writes, ReadCoordinator reads) {
     this.config = config;
     this.writes = writes;
     this.reads = reads;
     this.bodyLimit = config.maxValueBytes() + NodeConfig.MAX_KEY_BYTES * 6 + 4096;
+    this.nodeIdField = Json.nodeIdField(config.nodeName());
   }
 
   void mount(Router router) {
@@ -120,7 +122,7 @@ final class ClientRoutes {
       return;
     }
     StringBuilder sb = new StringBuilder(96 + req.key().length());
-    sb.append("{\"status\":\"").append(status).append("\",\"node_id\":").append(config.nodeId()).append(",\"key\":");
+    sb.append("{\"status\":\"").append(status).append("\",").append(nodeIdField).append(",\"key\":");
     Json.quote(sb, req.key());
     sb.append(",\"version\":\"").append(out.version()).append("\",\"consistency\":{\"level\":\"")
         .append(req.level().wireName()).append("\",\"required\":").append(out.required())
@@ -148,7 +150,7 @@ final class ClientRoutes {
     StringBuilder sb = new StringBuilder(128 + key.length() + r.value().length());
     sb.append("{\"key\":");
     Json.quote(sb, key);
-    sb.append(",\"value\":").append(r.value()).append(",\"node_id\":").append(config.nodeId())
+    sb.append(",\"value\":").append(r.value()).append(',').append(nodeIdField)
         .append(",\"version\":\"").append(r.version()).append('"');
     if (r.expiresAt() > 0) {
       sb.append(",\"expires_at\":").append(r.expiresAt());

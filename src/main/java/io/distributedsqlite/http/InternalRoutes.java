@@ -26,8 +26,13 @@ import java.util.List;
 /**
  * {@code /internal/*}: replica-to-replica traffic. Versioned records are applied locally with the
  * merge rule, so retries and reordering are harmless. Versionless {@code /internal/set} and
- * {@code /internal/delete} are the original tools' legacy form and are coordinated like client
- * writes. With CLUSTER_TOKEN set, every request must carry it in {@code X-Cluster-Token}.
+ * {@code /internal/delete} are the original tools' legacy form: coordinated like client writes
+ * (they reach the key's replicas) and also kept on this node, as the original does, so a read-back
+ * with {@code /internal/get} from the same node sees them. On a node that does not replicate the
+ * key that copy is a stray: {@code /internal/get} shows it, but it is never served to repair
+ * ({@code /internal/buckets}, {@code /internal/records}) or quorum reads ({@code /internal/read}),
+ * and {@code StrayCleanup} removes it after STRAY_GRACE. With CLUSTER_TOKEN set, every request
+ * must carry it in {@code X-Cluster-Token}.
  */
 final class InternalRoutes {
   static final String TOKEN_HEADER = "X-Cluster-Token";
@@ -39,6 +44,7 @@ final class InternalRoutes {
   private final byte[] token;
   private final boolean peerMtls;
   private final int bodyLimit;
+  private final String nodeIdField;
 
   InternalRoutes(Vertx vertx, NodeServices services, ClientRoutes client) {
     this.vertx = vertx;
@@ -47,12 +53,13 @@ final class InternalRoutes {
     this.token = services.config().clusterToken().map(t -> t.getBytes(StandardCharsets.UTF_8)).orElse(null);
     this.peerMtls = services.config().tls().map(t -> t.peerMtls()).orElse(false);
     // A batch of replicated records may carry many values; cap it at 64 of the largest.
+    this.nodeIdField = Json.nodeIdField(services.config().nodeName());
     this.bodyLimit = (int) Math.min(Integer.MAX_VALUE - 16, 64L * (services.config().maxValueBytes() + 8192));
   }
 
   void mount(Router router) {
     router.route("/internal/*").handler(this::authenticate);
-    router.get("/internal/ping").handler(ctx -> Responses.json(ctx, 200, "{\"node_id\":" + services.config().nodeId() + "}"));
+    router.get("/internal/ping").handler(ctx -> Responses.json(ctx, 200, "{" + nodeIdField + "}"));
     router.get("/internal/get").handler(this::get);
     router.post("/internal/set").handler(this::set);
     router.delete("/internal/delete").handler(this::delete);
@@ -67,7 +74,7 @@ final class InternalRoutes {
   private void digests(RoutingContext ctx) {
     try {
       int peer = peerParam(ctx);
-      Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeId())
+      Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeName())
           .put("buckets", KeyHash.BUCKETS)
           .put("digests", AntiEntropyVerticle.encodeDigests(services.digests().digestsFor(peer))));
     } catch (BadRequest e) {
@@ -87,7 +94,7 @@ final class InternalRoutes {
       services.reader().bucketVersions(buckets).onSuccess(records -> {
         List<Record> shared = new ArrayList<>();
         for (Record r : records) {
-          if (services.ring().isReplica(r.key(), peer) && !(r.tombstone() && r.version().hlc() < horizon)) {
+          if (services.ring().isReplica(r.key(), peer) && !isStray(r) && !(r.tombstone() && r.version().hlc() < horizon)) {
             shared.add(r);
           }
         }
@@ -100,8 +107,10 @@ final class InternalRoutes {
 
   /** Quorum reads: this node's own records (tombstones included) for a JSON array of keys. */
   private void read(RoutingContext ctx) {
-    readKeys(ctx).onSuccess(records -> Responses.json(ctx, 200, RecordJson.encodeList(records)))
-        .onFailure(t -> Responses.fail(ctx, t));
+    readKeys(ctx).onSuccess(records -> {
+      records.removeIf(this::isStray);
+      Responses.json(ctx, 200, RecordJson.encodeList(records));
+    }).onFailure(t -> Responses.fail(ctx, t));
   }
 
   /** Anti-entropy: full records for a JSON array of keys (those this node has). */
@@ -111,7 +120,7 @@ final class InternalRoutes {
     }
     long horizon = AntiEntropyVerticle.graceHorizon(services.config());
     readKeys(ctx).onSuccess(records -> {
-      records.removeIf(r -> r.tombstone() && r.version().hlc() < horizon);
+      records.removeIf(r -> isStray(r) || (r.tombstone() && r.version().hlc() < horizon));
       Responses.json(ctx, 200, RecordJson.encodeList(records));
     }).onFailure(t -> Responses.fail(ctx, t));
   }
@@ -137,6 +146,11 @@ final class InternalRoutes {
         return Future.failedFuture(BadRequest.of("invalid_json", "expected a JSON array of key strings"));
       }
     });
+  }
+
+  /** A copy of a key this node does not replicate (a legacy write's local copy): never served to peers. */
+  private boolean isStray(Record r) {
+    return !services.ring().isReplica(r.key(), services.config().nodeId());
   }
 
   private int peerParam(RoutingContext ctx) throws BadRequest {
@@ -226,7 +240,7 @@ final class InternalRoutes {
         StringBuilder sb = new StringBuilder(160 + (r.value() == null ? 0 : r.value().length()));
         RecordJson.append(sb, r);
         sb.setLength(sb.length() - 1);
-        sb.append(",\"node_id\":").append(services.config().nodeId()).append('}');
+        sb.append(',').append(nodeIdField).append('}');
         Responses.json(ctx, 200, sb.toString());
       }).onFailure(t -> Responses.fail(ctx, t));
     } catch (BadRequest e) {
@@ -243,8 +257,7 @@ final class InternalRoutes {
             throw BadRequest.of("missing_value", "value is required");
           }
           long expiresAt = f.ttlSeconds() > 0 ? System.currentTimeMillis() + f.ttlSeconds() * 1000 : 0;
-          return client.write(new WriteRequest(f.key(), f.value(), false, expiresAt, writeLevel(ctx)))
-              .map(w -> (Runnable) () -> client.answerWrite(ctx, w.request(), w.outcome(), "success"));
+          return legacyWrite(ctx, new WriteRequest(f.key(), f.value(), false, expiresAt, writeLevel(ctx)), "success");
         }
         Record r = f.toReplicaRecord();
         return applyLocally(List.of(r)).map(n -> (Runnable) () -> answerApplied(ctx, n));
@@ -260,8 +273,8 @@ final class InternalRoutes {
       String key = Params.key(q);
       String version = q.get("version");
       if (version == null) {
-        client.write(new WriteRequest(key, null, true, 0, writeLevel(ctx)))
-            .onSuccess(w -> client.answerWrite(ctx, w.request(), w.outcome(), "deleted"))
+        legacyWrite(ctx, new WriteRequest(key, null, true, 0, writeLevel(ctx)), "deleted")
+            .onSuccess(Runnable::run)
             .onFailure(t -> Responses.fail(ctx, t));
         return;
       }
@@ -277,6 +290,26 @@ final class InternalRoutes {
     } catch (BadRequest e) {
       Responses.error(ctx, e);
     }
+  }
+
+  /**
+   * The original tools' versionless write: coordinated like a client write, and, once it met its
+   * level, also committed here with the same version before the answer (the original keeps a copy
+   * on the node that received it, and its tools read it back from there at once). On a node that
+   * does not replicate the key that copy is a stray. On a replica the coordinated write may have
+   * been acknowledged by a peer before the local commit; applying the same version again is a
+   * no-op under the merge rule once that commit lands.
+   */
+  private Future<Runnable> legacyWrite(RoutingContext ctx, WriteRequest req, String status) {
+    return client.write(req).compose(w -> {
+      Runnable answer = () -> client.answerWrite(ctx, w.request(), w.outcome(), status);
+      if (!w.outcome().met()) {
+        return Future.succeededFuture(answer);
+      }
+      Version v = w.outcome().version();
+      Record copy = req.tombstone() ? Record.tombstone(req.key(), v) : Record.write(req.key(), req.value(), v, req.expiresAt());
+      return applyLocally(List.of(copy)).map(n -> answer);
+    });
   }
 
   /** A batch of versioned records from a coordinator, hint replay, read repair or anti-entropy. */
@@ -323,6 +356,6 @@ final class InternalRoutes {
   }
 
   private void answerApplied(RoutingContext ctx, int applied) {
-    Responses.json(ctx, 200, "{\"status\":\"applied\",\"applied\":" + applied + ",\"node_id\":" + services.config().nodeId() + "}");
+    Responses.json(ctx, 200, "{\"status\":\"applied\",\"applied\":" + applied + "," + nodeIdField + "}");
   }
 }

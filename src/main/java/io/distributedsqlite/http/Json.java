@@ -61,6 +61,11 @@ public final class Json {
   }
 
   /** Appends {@code s} as a JSON string literal. */
+  /** {@code "node_id":"<NODE_ID as configured>"}: the name as a JSON string, as the original's clients decode it. */
+  public static String nodeIdField(String nodeName) {
+    return quote(new StringBuilder("\"node_id\":"), nodeName).toString();
+  }
+
   public static StringBuilder quote(StringBuilder sb, String s) {
     sb.append('"');
     for (int i = 0; i < s.length(); i++) {

@@ -19,7 +19,7 @@ final class OpsRoutes {
 
   void mount(Router router) {
     router.get("/health").handler(ctx ->
-        Responses.json(ctx, 200, "{\"status\":\"ok\",\"node_id\":" + services.config().nodeId() + "}"));
+        Responses.json(ctx, 200, "{\"status\":\"ok\"," + Json.nodeIdField(services.config().nodeName()) + "}"));
     router.get("/ready").handler(this::ready);
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
@@ -40,7 +40,7 @@ final class OpsRoutes {
   private void ready(RoutingContext ctx) {
     NodeHealth h = services.health();
     JsonObject body = new JsonObject().put("status", h.ready() ? "ready" : "not_ready")
-        .put("node_id", services.config().nodeId()).put("reason", h.reason());
+        .put("node_id", services.config().nodeName()).put("reason", h.reason());
     Responses.json(ctx, h.ready() ? 200 : 503, body);
   }
 
@@ -57,6 +57,7 @@ final class OpsRoutes {
         node.put("last_repair", r == null ? null : r.getString("completed_at"));
       }
       view.put("stale", services.stale());
+      view.put("strays", services.digests().strays());
       Responses.json(ctx, 200, view);
     }).onFailure(t -> Responses.fail(ctx, t));
   }

@@ -118,6 +118,22 @@ public final class RecordReader implements AutoCloseable {
         });
   }
 
+  /**
+   * Key, version and tombstone flag (no values) of up to {@code limit} records whose key sorts
+   * after {@code afterKey} ("" for the first page), in key order: a full walk in pages.
+   */
+  public Future<List<Record>> versionsAfter(String afterKey, int limit) {
+    return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE key > ? ORDER BY key LIMIT ?")
+        .execute(Tuple.of(afterKey, limit))
+        .map(rows -> {
+          List<Record> out = new ArrayList<>();
+          for (Row row : rows) {
+            out.add(new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, 0));
+          }
+          return out;
+        });
+  }
+
   /** Full records (with values, tombstones included) of the given keys that exist here. */
   public Future<List<Record>> records(List<String> keys) {
     List<Record> found = new ArrayList<>(keys.size());

@@ -38,9 +38,16 @@ public final class SqliteStore implements AutoCloseable {
   private PreparedStatement savepoint;
   private PreparedStatement release;
   private PreparedStatement rollbackToSavepoint;
+  private PreparedStatement compact;
+  private PreparedStatement deleteIfVersion;
 
-  /** Hints per peer, counted once at open and kept current, to bound them without a count(*) per write. */
+  /**
+   * Hints per peer, counted once at open and kept current, to bound them without a count(*) per
+   * write. Changes made inside the open transaction are kept apart ({@link #pendingHintCounts})
+   * and added only once COMMIT succeeded, so a batch that is rolled back and run again counts once.
+   */
   private final java.util.Map<Integer, Long> hintCounts = new java.util.HashMap<>();
+  private final java.util.Map<Integer, Long> pendingHintCounts = new java.util.HashMap<>();
   private boolean inTransaction;
 
   private SqliteStore(Path file, Connection conn) throws SQLException {
@@ -76,6 +83,8 @@ public final class SqliteStore implements AutoCloseable {
     savepoint = conn.prepareStatement("SAVEPOINT cmd");
     release = conn.prepareStatement("RELEASE cmd");
     rollbackToSavepoint = conn.prepareStatement("ROLLBACK TO cmd");
+    compact = conn.prepareStatement("SELECT json(?)");
+    deleteIfVersion = conn.prepareStatement("DELETE FROM kv WHERE key = ? AND hlc = ? AND node = ?");
   }
 
   /**
@@ -85,7 +94,7 @@ public final class SqliteStore implements AutoCloseable {
   public void recover() {
     for (PreparedStatement ps : new PreparedStatement[] {selectVersion, insertNew, update, insertHint, deleteHint,
         saveHighWater, purgeTombstones, dropOldHints, selectTombstones, begin, commit, savepoint, release,
-        rollbackToSavepoint}) {
+        rollbackToSavepoint, compact, deleteIfVersion}) {
       try {
         ps.close();
       } catch (SQLException ignored) {
@@ -125,6 +134,10 @@ public final class SqliteStore implements AutoCloseable {
       cfg.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(synchronous));
       cfg.setBusyTimeout(10_000);
       cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+      // SQLite's recommended setting. No table of ours declares a foreign key, so this costs
+      // nothing; a constraint added to the file is enforced (a deferred one fails at COMMIT,
+      // which the write path must survive: see commit() and rollback()).
+      cfg.enforceForeignKeys(true);
       // Nothing here reads generated keys; left on, the driver runs "SELECT last_insert_rowid()"
       // (a fresh statement, prepared each time) after every INSERT: ~40% of the CPU of an insert.
       cfg.setGetGeneratedKeys(false);
@@ -247,10 +260,39 @@ public final class SqliteStore implements AutoCloseable {
     return current;
   }
 
+  /**
+   * {@code incoming} as this store keeps it: the value in SQLite's stored form ({@code json(?)},
+   * compact text), so that what the storage worker hands its listeners (the record cache among
+   * them) is byte for byte what a read of the file returns. SQLite's {@code json()} changes a
+   * value that the request parser accepted only by dropping insignificant whitespace, so a value
+   * without any whitespace character is already stored as sent and costs no statement.
+   */
+  public Record storedForm(Record incoming) throws SQLException {
+    String value = incoming.value();
+    if (incoming.tombstone() || value == null || !hasWhitespace(value)) {
+      return incoming;
+    }
+    compact.setString(1, value);
+    try (ResultSet rs = compact.executeQuery()) {
+      rs.next();
+      return new Record(incoming.key(), rs.getString(1), incoming.version(), false, incoming.expiresAt());
+    }
+  }
+
+  private static boolean hasWhitespace(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Keeps a hint unless the peer already has {@code maxPerPeer}; returns whether it was kept. */
   public boolean storeHint(int peer, Record r, long nowMillis, int maxPerPeer) throws SQLException {
     ensureTransaction();
-    if (hintCounts.getOrDefault(peer, 0L) >= maxPerPeer) {
+    if (hintCount(peer) >= maxPerPeer) {
       return false;
     }
     insertHint.setInt(1, peer);
@@ -262,7 +304,7 @@ public final class SqliteStore implements AutoCloseable {
     insertHint.setLong(7, r.expiresAt());
     insertHint.setLong(8, nowMillis);
     insertHint.executeUpdate();
-    hintCounts.merge(peer, 1L, Long::sum);
+    pendingHintCounts.merge(peer, 1L, Long::sum);
     return true;
   }
 
@@ -273,7 +315,12 @@ public final class SqliteStore implements AutoCloseable {
       deleteHint.setLong(1, id);
       deleted += deleteHint.executeUpdate();
     }
-    hintCounts.merge(peer, -deleted, Long::sum);
+    pendingHintCounts.merge(peer, -deleted, Long::sum);
+  }
+
+  /** The peer's hints, counting those stored or deleted in the open transaction. */
+  public long hintCount(int peer) {
+    return hintCounts.getOrDefault(peer, 0L) + pendingHintCounts.getOrDefault(peer, 0L);
   }
 
   /** Drops a peer's hints older than the hint window; anti-entropy covers what they held. */
@@ -282,8 +329,17 @@ public final class SqliteStore implements AutoCloseable {
     dropOldHints.setInt(1, peer);
     dropOldHints.setLong(2, createdBeforeMillis);
     int dropped = dropOldHints.executeUpdate();
-    hintCounts.merge(peer, (long) -dropped, Long::sum);
+    pendingHintCounts.merge(peer, (long) -dropped, Long::sum);
     return dropped;
+  }
+
+  /** Deletes the key's row if it still holds exactly {@code r}'s version; returns whether it did. */
+  public boolean deleteIfVersion(Record r) throws SQLException {
+    ensureTransaction();
+    deleteIfVersion.setString(1, r.key());
+    deleteIfVersion.setLong(2, r.version().hlc());
+    deleteIfVersion.setInt(3, r.version().nodeId());
+    return deleteIfVersion.executeUpdate() == 1;
   }
 
   /** Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. */
@@ -358,21 +414,32 @@ public final class SqliteStore implements AutoCloseable {
     release.executeUpdate();
   }
 
+  /**
+   * Commits the open transaction. The transaction counts as open until COMMIT has succeeded: a
+   * COMMIT that fails (a deferred constraint, a full disk or an I/O error while writing the WAL)
+   * may leave SQLite's transaction open, and only {@link #rollback} ends it.
+   */
   public void commit() throws SQLException {
     if (inTransaction) {
-      inTransaction = false;
       commit.executeUpdate();
+      inTransaction = false;
+      pendingHintCounts.forEach((peer, delta) -> hintCounts.merge(peer, delta, Long::sum));
+      pendingHintCounts.clear();
     }
   }
 
+  /**
+   * Ends whatever transaction is open, also one this object believes already ended: ROLLBACK is
+   * always sent (SQLite refuses it harmlessly when nothing is open), so no failure path can leave
+   * a transaction behind that makes every later BEGIN fail.
+   */
   public void rollback() {
-    if (inTransaction) {
-      inTransaction = false;
-      try {
-        exec("ROLLBACK");
-      } catch (SQLException ignored) {
-        // SQLite had already rolled the transaction back
-      }
+    inTransaction = false;
+    pendingHintCounts.clear();
+    try {
+      exec("ROLLBACK");
+    } catch (SQLException ignored) {
+      // no transaction was open: SQLite had already rolled it back, or none had begun
     }
   }
 

@@ -35,6 +35,17 @@ public sealed interface StorageCommand {
     }
   }
 
+  /**
+   * Remove copies of keys this node does not replicate (strays); each only while its stored
+   * version is still the listed one, so a newer write that arrived since is kept. Replies the
+   * number removed.
+   */
+  record DropStrays(List<Record> records) implements StorageCommand {
+    public int size() {
+      return records.size();
+    }
+  }
+
   /** Delete tombstones whose version is older than the grace period. */
   record PurgeTombstones(long beforeHlc) implements StorageCommand {
     public int size() {

@@ -223,7 +223,8 @@ public final class StorageVerticle extends VerticleBase {
     long now = System.currentTimeMillis();
     if (cmd instanceof StorageCommand.Apply a) {
       int applied = 0;
-      for (Record r : a.records()) {
+      for (Record sent : a.records()) {
+        Record r = store.storedForm(sent); // listeners (the record cache) get what a read of the file returns
         clock.observe(r.version());
         Record previous = store.apply(r);
         if (previous != r) {
@@ -244,6 +245,15 @@ public final class StorageVerticle extends VerticleBase {
       return d.ids().size();
     } else if (cmd instanceof StorageCommand.DropOldHints d) {
       return store.dropHintsOlderThan(d.peer(), d.createdBeforeMillis());
+    } else if (cmd instanceof StorageCommand.DropStrays d) {
+      int dropped = 0;
+      for (Record r : d.records()) {
+        if (store.deleteIfVersion(r)) {
+          dropped++;
+          changes.add(new Record[] {r, null});
+        }
+      }
+      return dropped;
     } else {
       List<Record> purged = store.purgeTombstonesBefore(((StorageCommand.PurgeTombstones) cmd).beforeHlc());
       for (Record r : purged) {

@@ -124,14 +124,14 @@ class NodeApiTest {
   void healthSaysOkWithNodeId() {
     JsonObject body = json(send(web, port(), HttpMethod.GET, "/health", Map.of(), null), 200);
     assertEquals("ok", body.getString("status"));
-    assertEquals(0, body.getInteger("node_id"));
+    assertEquals("0", body.getString("node_id"));
   }
 
   @Test
   void readyIsTrueOnceStarted() {
     JsonObject body = json(send(web, port(), HttpMethod.GET, "/ready", Map.of(), null), 200);
     assertEquals("ready", body.getString("status"));
-    assertEquals(0, body.getInteger("node_id"));
+    assertEquals("0", body.getString("node_id"));
   }
 
   @Test
@@ -163,7 +163,7 @@ class NodeApiTest {
   @Test
   void clusterShowsThisNodeUp() {
     JsonObject body = json(send(web, port(), HttpMethod.GET, "/cluster", Map.of(), null), 200);
-    assertEquals(0, body.getInteger("node_id"));
+    assertEquals("0", body.getString("node_id"));
     assertEquals(1, body.getInteger("cluster_size"));
     assertEquals(1, body.getInteger("replication_factor"));
     JsonArray nodes = body.getJsonArray("nodes");
@@ -180,7 +180,7 @@ class NodeApiTest {
   void setGetDeleteAnswerTheOriginalShapes() {
     JsonObject s = json(set("shape-key", "{\"n\":1}"), 200);
     assertEquals("success", s.getString("status"));
-    assertEquals(0, s.getInteger("node_id"));
+    assertEquals("0", s.getString("node_id"));
     assertEquals("shape-key", s.getString("key"));
     Version written = Version.parse(s.getString("version"));
 
@@ -188,7 +188,7 @@ class NodeApiTest {
     JsonObject gb = json(g, 200);
     assertEquals("shape-key", gb.getString("key"));
     assertEquals(new JsonObject().put("n", 1), gb.getJsonObject("value"));
-    assertEquals(0, gb.getInteger("node_id"));
+    assertEquals("0", gb.getString("node_id"));
     assertEquals(written, Version.parse(gb.getString("version")));
 
     JsonObject ig = json(internalGet("shape-key"), 200);
@@ -196,11 +196,11 @@ class NodeApiTest {
     assertEquals(new JsonObject().put("n", 1), ig.getJsonObject("value"));
     assertEquals(written.toString(), ig.getString("version"));
     assertEquals(false, ig.getBoolean("tombstone"));
-    assertEquals(0, ig.getInteger("node_id"));
+    assertEquals("0", ig.getString("node_id"));
 
     JsonObject d = json(delete("shape-key"), 200);
     assertEquals("deleted", d.getString("status"));
-    assertEquals(0, d.getInteger("node_id"));
+    assertEquals("0", d.getString("node_id"));
     assertEquals("shape-key", d.getString("key"));
     assertTrue(Version.parse(d.getString("version")).isNewerThan(written));
   }
@@ -234,7 +234,7 @@ class NodeApiTest {
     assertEquals(true, body.getBoolean("tombstone"));
     assertTrue(body.containsKey("value") && body.getValue("value") == null, "a tombstone has a null value");
     assertTrue(Version.parse(body.getString("version")).isNewerThan(written));
-    assertEquals(0, body.getInteger("node_id"));
+    assertEquals("0", body.getString("node_id"));
   }
 
   @Test
@@ -297,7 +297,7 @@ class NodeApiTest {
   void valuesRoundTripByteForByteInCompactForm(String key, String sent, String compact) {
     json(set("{\"key\":\"" + key + "\",\"value\":" + sent + "}"), 200);
     String got = get(key).bodyAsString();
-    assertTrue(got.contains("\"value\":" + compact + ",\"node_id\":0"), () -> "expected raw value " + compact + " in " + got);
+    assertTrue(got.contains("\"value\":" + compact + ",\"node_id\":\"0\""), () -> "expected raw value " + compact + " in " + got);
     String local = internalGet(key).bodyAsString();
     assertTrue(local.contains("\"value\":" + compact + ",\"version\":"), () -> "expected raw value " + compact + " in " + local);
   }

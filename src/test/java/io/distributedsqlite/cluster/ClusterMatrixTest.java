@@ -110,7 +110,7 @@ class ClusterMatrixTest {
       Response r = http.get(c.baseUrl(i) + "/health");
       assertEquals(200, r.status(), "node " + i + ": " + r);
       assertEquals("ok", r.json().getString("status"));
-      assertEquals(i, r.json().getInteger("node_id"));
+      assertEquals(Integer.toString(i), r.json().getValue("node_id"));
     }
   }
 
@@ -126,7 +126,7 @@ class ClusterMatrixTest {
       assertEquals(200, w.status(), "write of " + key + " via node " + coordinator + ": " + w);
       assertEquals("success", w.json().getString("status"));
       assertEquals(key, w.json().getString("key"));
-      assertEquals(coordinator, w.json().getInteger("node_id"));
+      assertEquals(Integer.toString(coordinator), w.json().getValue("node_id"));
       String version = w.json().getString("version");
       assertNotNull(version, "the write answer carries its version: " + w);
       assertPlacedExactlyOnReplicas(c, ring, key, version, false);
@@ -149,7 +149,7 @@ class ClusterMatrixTest {
       assertEquals(key, r.json().getString("key"));
       assertEquals(new JsonObject(value), r.json().getJsonObject("value"), "value via node " + i);
       assertTrue(r.body().contains("\"value\":" + value), "compact value comes back byte for byte: " + r);
-      assertEquals(i, r.json().getInteger("node_id"));
+      assertEquals(Integer.toString(i), r.json().getValue("node_id"));
     }
   }
 
@@ -221,7 +221,7 @@ class ClusterMatrixTest {
       Response r = http.get(base + "/cluster");
       assertTrue(allUp, "node " + i + " does not see every node up: " + r);
       JsonObject view = r.json();
-      assertEquals(i, view.getInteger("node_id"));
+      assertEquals(Integer.toString(i), view.getValue("node_id"));
       assertEquals(shape.nodes(), view.getInteger("cluster_size"));
       assertEquals(shape.rf(), view.getInteger("replication_factor"));
       double ownership = 0;
@@ -420,7 +420,7 @@ class ClusterMatrixTest {
             + version + " within " + REPLICATION_DEADLINE + ": " + r);
       }
       assertEquals(key, r.json().getString("key"));
-      assertEquals(node, r.json().getInteger("node_id"));
+      assertEquals(Integer.toString(node), r.json().getValue("node_id"));
       assertEquals(tombstone, r.json().getBoolean("tombstone"), r.toString());
     }
     for (int node = 0; node < c.size(); node++) {

@@ -164,7 +164,7 @@ class ContainerClusterIT {
         for (Node node : cluster.nodes) {
           Response health = http.get(node, "/health");
           assertEquals(200, health.status, node + " /health");
-          assertEquals(node.index, health.json().getInteger("node_id"), node + " node_id");
+          assertEquals(node.podName, health.json().getValue("node_id"), node + " node_id is NODE_ID as configured, a JSON string");
         }
         Map<String, JsonObject> written = new LinkedHashMap<>();
         int unavailable = 0;

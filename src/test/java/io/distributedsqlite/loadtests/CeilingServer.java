@@ -19,7 +19,7 @@ import io.vertx.core.http.HttpServerOptions;
  * (default the number of cores). Runs until killed.
  */
 public final class CeilingServer extends VerticleBase {
-  private static final Buffer BODY = Buffer.buffer("{\"status\":\"success\",\"node_id\":0,\"key\":\"ceiling\"}");
+  private static final Buffer BODY = Buffer.buffer("{\"status\":\"success\",\"node_id\":\"0\",\"key\":\"ceiling\"}");
 
   private final String host;
   private final int port;

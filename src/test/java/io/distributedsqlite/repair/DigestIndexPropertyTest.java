@@ -1,6 +1,7 @@
 package io.distributedsqlite.repair;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.LocalCodec;
@@ -38,6 +39,31 @@ class DigestIndexPropertyTest {
   void incrementalDigestsEqualDigestsRecomputedFromTheTable() throws Exception {
     for (long seed = 1; seed <= 5; seed++) {
       check(seed, dir.resolve("seed-" + seed));
+    }
+  }
+
+  @Test
+  void recordsThisNodeDoesNotReplicateStayOutOfEveryDigest() {
+    Ring ring = new Ring(4, 2);
+    int self = 0;
+    DigestIndex index = new DigestIndex(self, ring);
+    Version v = Version.of(1_700_000_000_000L, 0, 3);
+    int outside = 0;
+    for (int i = 0; i < 200; i++) {
+      String key = "k" + i;
+      if (!ring.isReplica(key, self)) {
+        index.changed(null, Record.write(key, "1", v, 0));
+        outside++;
+      }
+    }
+    assertTrue(outside > 50, "a ring of 4 with RF=2 leaves half the keys to other nodes");
+    for (int peer = 1; peer < 4; peer++) {
+      long[] digests = index.digestsFor(peer);
+      for (int b = 0; b < digests.length; b++) {
+        int bucket = b;
+        int p = peer;
+        assertEquals(0L, digests[b], () -> "bucket " + bucket + " of peer " + p + " holds a key node 0 does not replicate");
+      }
     }
   }
 

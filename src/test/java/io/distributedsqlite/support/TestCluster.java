@@ -21,6 +21,7 @@ public final class TestCluster implements AutoCloseable {
   private final int rf;
   private final Path baseDir;
   private final Map<String, String> extraEnv;
+  private String namePrefix;
   private final int[] ports;
   private final Node[] nodes;
 
@@ -43,6 +44,27 @@ public final class TestCluster implements AutoCloseable {
       c.startNode(i);
     }
     return c;
+  }
+
+  /**
+   * As {@link #start(int, int, Path, Map)}, with NODE_ID set to StatefulSet-style pod names
+   * {@code <namePrefix>-<i>} (e.g. {@code distributed-sqlite-nodes-1}) instead of bare ordinals.
+   */
+  public static TestCluster startNamed(int size, int rf, Path baseDir, String namePrefix, Map<String, String> extraEnv) {
+    TestCluster c = new TestCluster(size, rf, baseDir, extraEnv);
+    c.namePrefix = namePrefix;
+    for (int i = 0; i < size; i++) {
+      c.ports[i] = freePort();
+    }
+    for (int i = 0; i < size; i++) {
+      c.startNode(i);
+    }
+    return c;
+  }
+
+  /** NODE_ID of node {@code i} as configured. */
+  public String nodeName(int i) {
+    return namePrefix == null ? Integer.toString(i) : namePrefix + "-" + i;
   }
 
   public static TestCluster start(int size, int rf, Path baseDir) {
@@ -80,7 +102,7 @@ public final class TestCluster implements AutoCloseable {
       peers.append(p == 0 ? "" : ",").append(p).append("=127.0.0.1:").append(ports[p]);
     }
     Map<String, String> env = new HashMap<>();
-    env.put("NODE_ID", Integer.toString(i));
+    env.put("NODE_ID", nodeName(i));
     env.put("HOST", "127.0.0.1");
     env.put("PORT", Integer.toString(ports[i]));
     env.put("CLUSTER_SIZE", Integer.toString(size));

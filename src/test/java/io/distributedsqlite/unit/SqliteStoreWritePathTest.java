@@ -127,4 +127,47 @@ class SqliteStoreWritePathTest {
     assertEquals(V3.hlc(), store.highWater());
     assertEquals(2_000, store.lastAlive());
   }
+
+  @Test
+  void hintsOfARolledBackTransactionDoNotCountAgainstThePeersBound() throws Exception {
+    Record r = Record.write("h", "1", V1, 0);
+    assertTrue(store.storeHint(1, r, 0, 1));
+    store.rollback(); // the storage worker runs a failed batch again after this
+    assertTrue(store.storeHint(1, r, 0, 1), "the rolled-back hint was never stored, so the bound has room");
+    store.commit();
+    assertEquals(false, store.storeHint(1, r, 0, 1), "one committed hint fills a bound of one");
+    store.commit();
+  }
+
+  @Test
+  void hintsDeletedInARolledBackTransactionStillCount() throws Exception {
+    Record r = Record.write("h", "1", V1, 0);
+    assertTrue(store.storeHint(2, r, 0, 1));
+    store.commit();
+    store.dropHintsOlderThan(2, Long.MAX_VALUE);
+    store.rollback();
+    assertEquals(false, store.storeHint(2, r, 0, 1), "the hint is still there after the drop was rolled back");
+    store.commit();
+  }
+
+  @Test
+  void aFailedCommitLeavesNoTransactionOpen() throws Exception {
+    store.close();
+    store = null;
+    try (java.sql.Connection conn = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(SqliteStore.FILE_NAME));
+        java.sql.Statement st = conn.createStatement()) {
+      st.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)");
+      st.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)");
+      st.execute("CREATE TRIGGER poison AFTER INSERT ON kv WHEN NEW.key = 'poison' BEGIN INSERT INTO child VALUES (1); END");
+    }
+    store = SqliteStore.open(dir, "FULL");
+    store.apply(Record.write("poison", "1", V1, 0));
+    assertThrows(SQLException.class, store::commit, "a deferred foreign-key violation fails at COMMIT");
+    store.rollback();
+    store.recover();
+    assertNull(store.apply(Record.write("fine", "2", V1, 0)), "a new transaction begins");
+    store.commit();
+    assertEquals("2", store.current("fine").value());
+    assertNull(store.current("poison"), "the failed transaction was rolled back");
+  }
 }
