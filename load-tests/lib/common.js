@@ -65,6 +65,8 @@ export function setKey(key, value, w = W) {
   check(res, {
     'set: status 200': (r) => r.status === 200,
     'set: body acknowledges the key': (r) => r.status === 200 && r.json('status') === 'success' && r.json('key') === key,
+    // the original's clients decode node_id into a string: NODE_ID as configured
+    'set: node_id is a string': (r) => r.status === 200 && typeof r.json('node_id') === 'string',
   });
   return res;
 }
@@ -78,6 +80,7 @@ export function getKey(key, expectedN, r = R) {
     'get: status 200': (x) => x.status === 200,
     'get: body has the key and its value': (x) =>
       x.status === 200 && x.json('key') === key && (expectedN === undefined || x.json('value.n') === expectedN),
+    'get: node_id is a string': (x) => x.status === 200 && typeof x.json('node_id') === 'string',
   });
   return res;
 }

@@ -36,6 +36,8 @@ class NodeConfigTest {
   void defaultsForASingleNode() {
     NodeConfig c = NodeConfig.fromEnvironment(Map.of());
     assertEquals(0, c.nodeId());
+    assertEquals("0", c.nodeName());
+    assertEquals(java.time.Duration.ofHours(1), c.strayGrace());
     assertEquals("0.0.0.0", c.host());
     assertEquals(8080, c.port());
     assertEquals(1, c.clusterSize());
@@ -108,8 +110,10 @@ class NodeConfigTest {
   void nodeIdMayBeAStatefulSetPodName() {
     NodeConfig c = NodeConfig.fromEnvironment(env("NODE_ID", "distributed-sqlite-2", "CLUSTER_SIZE", "3", "REPLICATION_FACTOR", "2"));
     assertEquals(2, c.nodeId());
+    assertEquals("distributed-sqlite-2", c.nodeName(), "node_id in answers is NODE_ID as configured");
     NodeConfig dashed = NodeConfig.fromEnvironment(env("NODE_ID", "my-kv-store-10", "CLUSTER_SIZE", "11"));
     assertEquals(10, dashed.nodeId());
+    assertEquals("my-kv-store-10", dashed.nodeName());
   }
 
   @Test
@@ -170,6 +174,8 @@ class NodeConfigTest {
         bad("fractional duration", "HINT_WINDOW", "HINT_WINDOW", "1.5h"),
         bad("negative duration", "ANTI_ENTROPY_INTERVAL", "ANTI_ENTROPY_INTERVAL", "-5m"),
         bad("zero duration", "TOMBSTONE_GRACE", "TOMBSTONE_GRACE", "0d"),
+        bad("zero stray grace", "STRAY_GRACE", "STRAY_GRACE", "0s"),
+        bad("stray grace text", "STRAY_GRACE", "STRAY_GRACE", "later"),
         bad("duration text", "SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "soon"),
         bad("bad boolean", "HINTED_HANDOFF", "HINTED_HANDOFF", "maybe"),
         bad("bad synchronous mode", "SQLITE_SYNCHRONOUS", "SQLITE_SYNCHRONOUS", "fast"),
