@@ -171,6 +171,9 @@ public final class StorageVerticle extends VerticleBase {
       if (results[i] instanceof SQLException e) {
         batch.get(i).fail(failureCode(e), e.getMessage());
       } else {
+        if (batch.get(i).body() instanceof StorageCommand.StoreHints h && results[i] instanceof Integer kept) {
+          hintsDropped.increment(h.records().size() - kept);
+        }
         batch.get(i).reply(results[i]);
       }
     }
@@ -238,8 +241,7 @@ public final class StorageVerticle extends VerticleBase {
       for (Record r : h.records()) {
         kept += store.storeHint(h.peer(), r, now, hintMaxPerPeer) ? 1 : 0;
       }
-      hintsDropped.increment(h.records().size() - kept);
-      return kept;
+      return kept; // hints not kept are counted once the batch committed (a re-run batch counts once)
     } else if (cmd instanceof StorageCommand.DeleteHints d) {
       store.deleteHints(d.peer(), d.ids());
       return d.ids().size();
