@@ -61,6 +61,19 @@ class StrayCopiesTest {
         assertTrue(!buckets.body().contains(key), () -> "/internal/buckets lists no stray: " + buckets);
       }
 
+      // the stray is in no digest: once the replicas have the write, a repair round from the
+      // stray's node finds every bucket equal with every peer
+      for (int replica : ring.replicasFor(key)) {
+        String replicaBase = c.baseUrl(replica);
+        assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200));
+      }
+      Response repair = http.post(stray + "/admin/repair", "");
+      assertEquals(200, repair.status(), repair::toString);
+      for (Object o : repair.json().getJsonArray("peers")) {
+        io.vertx.core.json.JsonObject report = (io.vertx.core.json.JsonObject) o;
+        assertEquals(0, report.getInteger("buckets_differing", -1), () -> "repair from the stray's node: " + repair);
+      }
+
       // removed after STRAY_GRACE; the replicas keep it
       assertTrue(ClusterHttp.poll(Duration.ofSeconds(20), () -> http.local(stray, key).status() == 404),
           "the stray is removed after STRAY_GRACE");
