@@ -53,17 +53,27 @@ public final class DigestIndex implements ChangeListener {
   @Override
   public void changed(Record previous, Record current) {
     String key = previous != null ? previous.key() : current.key();
-    if (!ring.isReplica(key, self)) {
+    int[] replicas = ring.replicasFor(key);
+    if (!contains(replicas, self)) {
       strays.addAndGet((current == null ? 0 : 1) - (previous == null ? 0 : 1));
       return;
     }
     long delta = (previous == null ? 0 : entryHash(previous)) ^ (current == null ? 0 : entryHash(current));
     int bucket = KeyHash.bucket(key);
-    for (int peer : ring.replicasFor(key)) {
+    for (int peer : replicas) {
       if (peer != self) {
         byPeer[peer].accumulateAndGet(bucket, delta, (a, b) -> a ^ b);
       }
     }
+  }
+
+  private static boolean contains(int[] ids, int id) {
+    for (int i : ids) {
+      if (i == id) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Records held here whose key this node does not replicate (tombstones included). */

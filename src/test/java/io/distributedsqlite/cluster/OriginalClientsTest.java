@@ -61,6 +61,7 @@ class OriginalClientsTest {
         assertEquals(name, decode(http.get(base + "/health"), 200, Health.class).node_id());
         assertEquals(name, decode(http.get(base + "/ready"), 200, NodeOnly.class).node_id());
         assertEquals(name, decode(http.get(base + "/internal/ping"), 200, NodeOnly.class).node_id());
+        assertEquals(name, decode(http.get(base + "/internal/digests?peer=" + ((i + 1) % n)), 200, NodeOnly.class).node_id());
         assertEquals(name, decode(http.get(base + "/cluster"), 200, NodeOnly.class).node_id());
         // ordinals stay numbers where they are ours
         JsonNode cluster = STRICT.readTree(http.get(base + "/cluster").body());
