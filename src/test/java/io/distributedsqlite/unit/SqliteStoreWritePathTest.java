@@ -170,4 +170,31 @@ class SqliteStoreWritePathTest {
     assertEquals("2", store.current("fine").value());
     assertNull(store.current("poison"), "the failed transaction was rolled back");
   }
+
+  @Test
+  void aStrayIsRemovedOnlyWhileItStillHoldsTheListedVersion() throws Exception {
+    Record old = Record.write("stray", "1", V1, 0);
+    store.apply(old);
+    store.commit();
+    store.apply(Record.write("stray", "2", V3, 0)); // a newer legacy write arrived after the scan
+    store.commit();
+    assertEquals(false, store.deleteIfVersion(old), "the newer write is kept");
+    store.commit();
+    assertEquals("2", store.current("stray").value());
+    assertTrue(store.deleteIfVersion(Record.write("stray", null, V3, 0)));
+    store.commit();
+    assertNull(store.current("stray"));
+  }
+
+  @Test
+  void storedFormIsWhatSqliteStores() throws Exception {
+    Record spaced = Record.write("s", "{ \"a\" :\n [1, 2.50] }", V1, 0);
+    Record stored = store.storedForm(spaced);
+    store.apply(spaced);
+    store.commit();
+    assertEquals("{\"a\":[1,2.50]}", stored.value());
+    assertEquals(store.current("s").value(), stored.value());
+    Record compact = Record.write("c", "{\"a\":\"x\"}", V1, 0);
+    assertSame(compact, store.storedForm(compact), "a value without whitespace is stored as sent");
+  }
 }
