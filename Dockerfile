@@ -28,10 +28,15 @@ RUN set -eu; \
     chmod 0750 /data
 
 COPY target/distributed-sqlite.jar /app/distributed-sqlite.jar
+COPY src/main/docker/entrypoint.sh /app/entrypoint.sh
 
+# DATA_DIR is the volume, so a pod that mounts /data (as the original's StatefulSet does) needs
+# no DATA_DIR. MALLOC_ARENA_MAX: glibc keeps one malloc arena per thread otherwise (SQLite
+# allocates from every reader thread), which costs resident memory a 128 MiB pod does not have.
 ENV HOST=0.0.0.0 \
     PORT=8080 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    MALLOC_ARENA_MAX=2
 VOLUME ["/data"]
 WORKDIR /data
 EXPOSE 8080
@@ -40,8 +45,8 @@ USER ${APP_UID}:${APP_UID}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT:-8080}/health" || exit 1
 
-# Exec form: the JVM is PID 1 and receives SIGTERM directly (graceful shutdown).
-# Heap follows the container's memory limit; an OutOfMemoryError ends the process so the
-# orchestrator restarts it instead of leaving a half-working node. Extra JVM flags:
-# JAVA_TOOL_OPTIONS / JDK_JAVA_OPTIONS.
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "-jar", "/app/distributed-sqlite.jar"]
+# The entrypoint sizes heap, collector and JIT from the container's memory limit (see the
+# script) and execs the JVM, which so is PID 1 and receives SIGTERM directly (graceful
+# shutdown). An OutOfMemoryError ends the process so the orchestrator restarts it instead of
+# leaving a half-working node. Extra or overriding JVM flags: JAVA_OPTS.
+ENTRYPOINT ["/app/entrypoint.sh"]

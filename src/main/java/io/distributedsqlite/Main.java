@@ -1,10 +1,13 @@
 package io.distributedsqlite;
 
 import io.distributedsqlite.config.ConfigException;
+import io.distributedsqlite.config.MemoryBudget;
 import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.config.StatefulSetPeers;
 import io.distributedsqlite.storage.StorageException;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -19,7 +22,9 @@ public final class Main {
   public static void main(String[] args) throws InterruptedException {
     NodeConfig config;
     try {
-      config = NodeConfig.fromEnvironment(System.getenv());
+      String hostname = System.getenv().getOrDefault("HOSTNAME", System.getenv("NODE_ID"));
+      config = NodeConfig.fromEnvironment(System.getenv(), StatefulSetPeers.ownDnsName(Path.of("/etc/hosts"), hostname),
+          MemoryBudget.ofThisProcess());
     } catch (ConfigException e) {
       System.err.println("distributed-sqlite: bad configuration: " + e.getMessage());
       System.exit(2);

@@ -74,7 +74,8 @@ public final class Node {
     RecordCache cache = new RecordCache(config.readCacheBytes());
     registerCacheMetrics(registry, cache);
     return vertx.executeBlocking(() -> {
-      SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes());
+      SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes(),
+          config.sqliteCacheKib());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
       store.forEachVersion(r -> digests.changed(null, r));
       long lastAlive = store.lastAlive();
@@ -84,7 +85,7 @@ public final class Node {
             + "purged elsewhere, so it serves no repair data and is not ready; wipe {} and restart it to rebuild",
             java.time.Duration.ofMillis(System.currentTimeMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
       }
-      reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache);
+      reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
       return new Opened(store, clock, stale);
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),

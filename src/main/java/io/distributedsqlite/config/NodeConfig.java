@@ -35,6 +35,7 @@ public record NodeConfig(
     Consistency readConsistency,
     String sqliteSynchronous,
     long sqliteMaxDbBytes,
+    int sqliteCacheKib,
     int writeBatchMax,
     int writeQueueMax,
     int readPoolSize,
@@ -67,7 +68,17 @@ public record NodeConfig(
   }
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
-    Reader r = new Reader(env);
+    return fromEnvironment(env, Optional.empty(), MemoryBudget.ofThisProcess());
+  }
+
+  /**
+   * As {@link #fromEnvironment(Map)}, for a node that knows its own fully qualified DNS name (a
+   * StatefulSet pod's, from its /etc/hosts): peers are then found under the same headless service,
+   * namespace and domain unless the environment names them (see {@link StatefulSetPeers}). The
+   * memory-hungry settings default to the shares of {@code budget}.
+   */
+  public static NodeConfig fromEnvironment(Map<String, String> env, Optional<String> ownDnsName, MemoryBudget budget) {
+    Reader r = new Reader(env, ownDnsName);
     String nodeName = r.string("NODE_ID", "0");
     int nodeId = r.nodeId();
     int port = r.intIn("PORT", 8080, 1, 65535);
@@ -87,7 +98,6 @@ public record NodeConfig(
       throw new ConfigException("LOG_FORMAT=" + env.get("LOG_FORMAT") + " is not one of [text, json]");
     }
     List<Peer> peers = r.peers(clusterSize, port);
-    int cores = Runtime.getRuntime().availableProcessors();
     return new NodeConfig(
         nodeId,
         nodeName,
@@ -102,11 +112,12 @@ public record NodeConfig(
         r.consistency("READ_CONSISTENCY", Consistency.QUORUM),
         r.oneOf("SQLITE_SYNCHRONOUS", "FULL", Set.of("FULL", "NORMAL", "EXTRA")),
         r.longIn("SQLITE_MAX_DB_BYTES", 0, 0, Long.MAX_VALUE),
+        r.intIn("SQLITE_CACHE_KIB", budget.sqliteCacheKib(), 0, 1 << 30),
         r.intIn("WRITE_BATCH_MAX", 1000, 1, 100_000),
-        r.intIn("WRITE_QUEUE_MAX", 20_000, 1, 10_000_000),
-        r.intIn("READ_POOL_SIZE", Math.max(2, cores), 1, 256),
-        r.longIn("READ_CACHE_BYTES", 64L << 20, 0, 1L << 40),
-        r.intIn("HTTP_INSTANCES", cores, 1, 256),
+        r.intIn("WRITE_QUEUE_MAX", budget.writeQueueMax(), 1, 10_000_000),
+        r.intIn("READ_POOL_SIZE", budget.readPoolSize(), 1, 256),
+        r.longIn("READ_CACHE_BYTES", budget.readCacheBytes(), 0, 1L << 40),
+        r.intIn("HTTP_INSTANCES", budget.httpInstances(), 1, 256),
         r.duration("PEER_TIMEOUT", "2s"),
         r.duration("PROBE_INTERVAL", "500ms"),
         r.intIn("PROBE_FAILURES", 3, 1, 100),
@@ -127,7 +138,7 @@ public record NodeConfig(
   }
 
   /** Reads and validates single variables; each failure names the variable and the value. */
-  private record Reader(Map<String, String> env) {
+  private record Reader(Map<String, String> env, Optional<String> ownDnsName) {
     String string(String name, String def) {
       String v = env.get(name);
       return v == null || v.isBlank() ? def : v.trim();
@@ -212,7 +223,8 @@ public record NodeConfig(
 
     /**
      * PEERS ({@code 0=host:port,1=host:port,...}) when given, else the StatefulSet DNS pattern
-     * {@code <set>-<i>.<headless>.<namespace>.svc.<domain>:<port>}; a single node needs neither.
+     * {@code <set>-<i>.<headless>.<namespace>.svc.<domain>:<port>} ({@link StatefulSetPeers}); a
+     * single node needs neither.
      */
     List<Peer> peers(int clusterSize, int port) {
       String explicit = string("PEERS", "");
@@ -246,14 +258,7 @@ public record NodeConfig(
       if (clusterSize == 1) {
         return List.of(new Peer(0, "127.0.0.1", port));
       }
-      String set = string("STATEFULSET_NAME", "distributed-sqlite");
-      String headless = string("HEADLESS_SERVICE", set + "-headless");
-      String namespace = string("POD_NAMESPACE", "default");
-      String domain = string("CLUSTER_DOMAIN", "cluster.local");
-      for (int i = 0; i < clusterSize; i++) {
-        peers.add(new Peer(i, set + "-" + i + "." + headless + "." + namespace + ".svc." + domain, port));
-      }
-      return List.copyOf(peers);
+      return StatefulSetPeers.resolve(env, ownDnsName).peers(clusterSize, port);
     }
   }
 }

@@ -42,6 +42,11 @@ public final class RecordReader implements AutoCloseable {
 
   /** Opens the read pool on a database the {@link SqliteStore} has already created. */
   public static RecordReader open(Vertx vertx, Path dataDir, int poolSize, RecordCache cache) throws SQLException {
+    return open(vertx, dataDir, poolSize, cache, SqliteStore.DEFAULT_CACHE_KIB);
+  }
+
+  /** As {@link #open(Vertx, Path, int, RecordCache)}, each connection's page cache at most {@code cacheKib} KiB. */
+  public static RecordReader open(Vertx vertx, Path dataDir, int poolSize, RecordCache cache, int cacheKib) throws SQLException {
     String url = "jdbc:sqlite:" + dataDir.resolve(SqliteStore.FILE_NAME);
     AgroalDataSourceConfigurationSupplier cfg = new AgroalDataSourceConfigurationSupplier()
         .connectionPoolConfiguration(cp -> cp
@@ -54,7 +59,8 @@ public final class RecordReader implements AutoCloseable {
                 .connectionProviderClass(org.sqlite.JDBC.class)
                 .autoCommit(true)
                 .jdbcProperty("open_mode", SQLITE_OPEN_READONLY)
-                .jdbcProperty("busy_timeout", "5000")));
+                .jdbcProperty("busy_timeout", "5000")
+                .jdbcProperty("cache_size", Integer.toString(-cacheKib))));
     AgroalDataSource ds = AgroalDataSource.from(cfg);
     Pool pool = JDBCPool.pool(vertx, ds, new PoolOptions().setMaxSize(poolSize));
     try {

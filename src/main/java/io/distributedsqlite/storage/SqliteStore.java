@@ -19,6 +19,9 @@ import org.sqlite.SQLiteConfig;
  * {@link #apply}, which keeps the newer version only (the merge rule).
  */
 public final class SqliteStore implements AutoCloseable {
+  /** SQLite's own default page cache per connection, in KiB. */
+  public static final int DEFAULT_CACHE_KIB = 2000;
+
   public static final String FILE_NAME = "node.db";
   private static final byte[] SQLITE_MAGIC = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
 
@@ -121,6 +124,11 @@ public final class SqliteStore implements AutoCloseable {
    * writes beyond it fail with SQLITE_FULL like on a full disk.
    */
   public static SqliteStore open(Path dataDir, String synchronous, long maxDbBytes) throws StorageException {
+    return open(dataDir, synchronous, maxDbBytes, DEFAULT_CACHE_KIB);
+  }
+
+  /** As {@link #open(Path, String, long)}, with SQLite's page cache limited to {@code cacheKib} KiB. */
+  public static SqliteStore open(Path dataDir, String synchronous, long maxDbBytes, int cacheKib) throws StorageException {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
@@ -133,6 +141,7 @@ public final class SqliteStore implements AutoCloseable {
       cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
       cfg.setSynchronous(SQLiteConfig.SynchronousMode.valueOf(synchronous));
       cfg.setBusyTimeout(10_000);
+      cfg.setCacheSize(-cacheKib); // negative: KiB rather than pages
       cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
       // SQLite's recommended setting. No table of ours declares a foreign key, so this costs
       // nothing; a constraint added to the file is enforced (a deferred one fails at COMMIT,

@@ -106,6 +106,7 @@ class ContainerClusterIT {
       new ImageFromDockerfile(IMAGE, false)
           .withFileFromPath("Dockerfile", repoRoot().resolve("Dockerfile"))
           .withFileFromPath("target/distributed-sqlite.jar", Path.of(jar))
+          .withFileFromPath("src/main/docker/entrypoint.sh", repoRoot().resolve("src/main/docker/entrypoint.sh"))
           .withBuildArg("BASE_IMAGE", BASE_IMAGE)
           .get();
       if (previous != null && !previous.equals(docker.inspectImageCmd(IMAGE).exec().getId())) {

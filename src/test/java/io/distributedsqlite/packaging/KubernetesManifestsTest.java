@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.config.StatefulSetPeers;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -234,15 +235,15 @@ class KubernetesManifestsTest {
 
   @Test
   void nameEnvironmentMatchesTheObjects() {
+    // Neither is needed: the set's name comes from NODE_ID (the pod name), the headless service's
+    // from the pod's DNS name or the default both this store and the original use.
     EnvVar set = envOrNull("STATEFULSET_NAME");
     if (set != null) {
       assertEquals(sts.getMetadata().getName(), set.getValue());
-    } else {
-      assertEquals("distributed-sqlite", sts.getMetadata().getName(), "the node's default STATEFULSET_NAME");
     }
     EnvVar hs = envOrNull("HEADLESS_SERVICE");
-    assertEquals(hs != null ? hs.getValue() : sts.getMetadata().getName() + "-headless",
-        headless.getMetadata().getName());
+    assertEquals(hs != null ? hs.getValue() : StatefulSetPeers.DEFAULT_HEADLESS, headless.getMetadata().getName());
+    assertEquals(headless.getMetadata().getName(), sts.getSpec().getServiceName(), "the StatefulSet's governing service");
   }
 
   @Test
@@ -276,10 +277,19 @@ class KubernetesManifestsTest {
     String entrypoint = last(lines, "ENTRYPOINT ").substring(11).trim();
     assertTrue(entrypoint.startsWith("[") && entrypoint.endsWith("]"), "exec-form ENTRYPOINT (JSON array)");
     JsonNode argv = new ObjectMapper().readTree(entrypoint);
-    assertTrue(argv.isArray() && argv.get(0).asText().endsWith("java"), "the JVM is PID 1");
-    String joined = argv.toString();
-    assertTrue(joined.contains("-XX:MaxRAMPercentage=") && joined.contains("-XX:+ExitOnOutOfMemoryError"));
-    assertTrue(joined.contains("distributed-sqlite.jar"));
+    assertTrue(argv.isArray() && argv.size() == 1, "ENTRYPOINT is the sizing script alone");
+    String script = argv.get(0).asText();
+    assertTrue(lines.stream().anyMatch(l -> l.equals("COPY src/main/docker/entrypoint.sh " + script)),
+        "the image copies src/main/docker/entrypoint.sh to " + script);
+    String sh = Files.readString(ROOT.resolve("src/main/docker/entrypoint.sh"), StandardCharsets.UTF_8);
+    List<String> execs = sh.lines().map(String::trim).filter(l -> l.startsWith("exec ")).toList();
+    assertEquals(1, execs.size(), "the script ends in exactly one exec");
+    assertTrue(execs.get(0).startsWith("exec java ") && execs.get(0).contains("-jar /app/distributed-sqlite.jar"),
+        "the script execs the JVM, which so is PID 1: " + execs.get(0));
+    assertTrue(sh.contains("-XX:+ExitOnOutOfMemoryError") && sh.contains("-XX:MaxRAMPercentage=")
+        && sh.contains("memory.max") && sh.contains("memory.limit_in_bytes"),
+        "heap from the cgroup limit (v1 and v2), exit on OutOfMemoryError");
+    assertTrue(sh.indexOf("${JAVA_OPTS:-}") > sh.indexOf("$flags"), "JAVA_OPTS comes last, so it overrides the sizing");
     String health = last(lines, "HEALTHCHECK ");
     assertTrue(health.contains("curl") && health.contains("/health"), "HEALTHCHECK curls /health");
     assertTrue(lines.stream().anyMatch(l -> l.equals("EXPOSE " + containerPort())), "EXPOSE " + containerPort());
@@ -289,7 +299,8 @@ class KubernetesManifestsTest {
         "the image copies the prebuilt jar");
     String ignore = Files.readString(ROOT.resolve(".dockerignore"), StandardCharsets.UTF_8);
     assertTrue(ignore.lines().anyMatch(l -> l.trim().equals("*")) && ignore.contains("!target/distributed-sqlite.jar"),
-        ".dockerignore sends only the jar");
+        ".dockerignore sends only the jar (and the entrypoint)");
+    assertTrue(ignore.contains("!src/main/docker/entrypoint.sh"), ".dockerignore sends the entrypoint");
   }
 
   // ---------------------------------------------------------------------------------------------

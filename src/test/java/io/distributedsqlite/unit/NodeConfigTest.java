@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.config.ConfigException;
 import io.distributedsqlite.config.Consistency;
+import io.distributedsqlite.config.MemoryBudget;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
 import java.nio.file.Path;
@@ -50,7 +51,9 @@ class NodeConfigTest {
     assertEquals(Consistency.QUORUM, c.readConsistency());
     assertEquals("FULL", c.sqliteSynchronous());
     assertEquals(1000, c.writeBatchMax());
-    assertEquals(20_000, c.writeQueueMax());
+    assertEquals(MemoryBudget.ofThisProcess().writeQueueMax(), c.writeQueueMax());
+    assertEquals(MemoryBudget.ofThisProcess().readCacheBytes(), c.readCacheBytes());
+    assertEquals(MemoryBudget.ofThisProcess().sqliteCacheKib(), c.sqliteCacheKib());
     assertTrue(c.readPoolSize() >= 2);
     assertTrue(c.httpInstances() >= 1);
     assertEquals(Duration.ofSeconds(2), c.peerTimeout());
@@ -136,8 +139,8 @@ class NodeConfigTest {
     assertEquals("kv-0.kv-peers.prod.svc.example.internal:7000", c.peers().get(0).address());
     assertEquals("kv-1.kv-peers.prod.svc.example.internal:7000", c.peers().get(1).address());
     NodeConfig derived = NodeConfig.fromEnvironment(env("CLUSTER_SIZE", "2", "STATEFULSET_NAME", "kv"));
-    assertEquals("kv-1.kv-headless.default.svc.cluster.local", derived.peers().get(1).host(),
-        "the headless service name defaults to <set>-headless");
+    assertEquals("kv-1.distributed-sqlite-headless.default.svc.cluster.local", derived.peers().get(1).host(),
+        "the headless service name defaults to the one the original and these manifests use");
   }
 
   static Stream<Arguments> badSettings() {
