@@ -258,6 +258,12 @@ class KubernetesManifestsTest {
     assertEquals("/data", mountPathOf("data"));
     assertNotNull(node.getResources().getRequests().get("memory"));
     assertNotNull(node.getResources().getLimits().get("memory"));
+    // The request is the smallest limit OriginalStatefulSetIT and BENCHMARKS.md's memory table
+    // show holding the load with 0 errors; the limit is not below it.
+    long request = Quantity.getAmountInBytes(node.getResources().getRequests().get("memory")).longValueExact();
+    long limit = Quantity.getAmountInBytes(node.getResources().getLimits().get("memory")).longValueExact();
+    assertEquals(128L << 20, request, "memory request = the measured smallest limit (128 MiB)");
+    assertTrue(limit >= request, "memory limit >= request");
     if (Boolean.TRUE.equals(node.getSecurityContext().getReadOnlyRootFilesystem())) {
       assertEquals("/tmp", mountPathOf("tmp"), "sqlite-jdbc and the JVM need a writable /tmp");
     }
