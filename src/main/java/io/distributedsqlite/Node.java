@@ -2,6 +2,7 @@ package io.distributedsqlite;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.DigestIndex;
+import io.distributedsqlite.cluster.InTouchRule;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
@@ -16,6 +17,7 @@ import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.storage.Version;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -63,6 +65,11 @@ public final class Node {
     return vertx;
   }
 
+  /** Readiness and the replica's standing (normal, rebuilding, checking, stale). */
+  public NodeHealth health() {
+    return health;
+  }
+
   private Future<Void> deploy() {
     registerCodecs(vertx);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -78,26 +85,19 @@ public final class Node {
           config.sqliteCacheKib());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
       store.forEachVersion(r -> digests.changed(null, r));
-      long lastAlive = store.lastAlive();
-      boolean stale = lastAlive > 0 && System.currentTimeMillis() - lastAlive > config.tombstoneGrace().toMillis();
-      if (stale) {
-        log.error("this node was last alive {} ago, longer than TOMBSTONE_GRACE={}: deletes it missed may have been "
-            + "purged elsewhere, so it serves no repair data and is not ready; wipe {} and restart it to rebuild",
-            java.time.Duration.ofMillis(System.currentTimeMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
-      }
+      decideStanding(store);
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
-      return new Opened(store, clock, stale);
+      return new Opened(store, clock);
     }).compose(opened -> {
       StorageVerticle storage = new StorageVerticle(opened.store(), opened.clock(), config.writeBatchMax(),
           config.writeQueueMax(), config.hintMaxPerPeer(), (previous, current) -> {
             digests.changed(previous, current);
             cache.changed(previous, current);
           }, registry, health::storageFailing);
-      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), opened.stale());
-      health.stale(opened.stale());
+      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
-          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, opened.stale()), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health), new DeploymentOptions()))
+          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
     }).onSuccess(v -> {
@@ -107,7 +107,35 @@ public final class Node {
     });
   }
 
-  private record Opened(SqliteStore store, HybridLogicalClock clock, boolean stale) {}
+  private record Opened(SqliteStore store, HybridLogicalClock clock) {}
+
+  /**
+   * The replica's standing at start-up (README, "Stale replicas"): stale if it was found so
+   * before; rebuilding on a new or wiped database; checking with its peers when it was last in
+   * touch with the cluster longer than TOMBSTONE_GRACE ago; else normal. A single node has no
+   * peers to miss deletes from or rebuild from: always normal.
+   */
+  private void decideStanding(SqliteStore store) throws java.sql.SQLException {
+    long now = System.currentTimeMillis();
+    InTouchRule.Stretches inTouch = InTouchRule.Stretches.parse(store.inTouch());
+    String staleReason = store.staleReason();
+    health.inTouch(inTouch);
+    health.purgedUpTo(new Version(store.purgedUpTo(), 0).millis());
+    if (config.clusterSize() == 1) {
+      return;
+    }
+    if (staleReason != null) {
+      health.standing(NodeHealth.Standing.STALE, staleReason);
+      log.error("this node is a stale replica and serves nothing: {}", staleReason);
+    } else if (!store.rebuilt()) {
+      health.standing(NodeHealth.Standing.REBUILDING, NodeHealth.REBUILDING_REASON);
+      log.info("empty database: rebuilding from the peers before answering reads");
+    } else if (inTouch.until() > 0 && now - inTouch.until() > config.tombstoneGrace().toMillis()) {
+      health.check(MembershipVerticle.checkingReason(config, inTouch.until()));
+      log.warn("last in touch with the cluster {} ago, longer than TOMBSTONE_GRACE={}: asking the peers whether it is stale",
+          java.time.Duration.ofMillis(now - inTouch.until()), config.tombstoneGrace());
+    }
+  }
 
   private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {
     return vertx.deployVerticle(verticle, options).onSuccess(deployments::add).mapEmpty();
@@ -157,7 +185,7 @@ public final class Node {
   static void registerCodecs(Vertx vertx) {
     for (Class<?> type : List.of(PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
-        StorageCommand.DropStrays.class)) {
+        StorageCommand.DropStrays.class, StorageCommand.PutMeta.class)) {
       LocalCodec.register(vertx, type);
     }
   }

@@ -2,10 +2,13 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.BadRequest;
+import io.distributedsqlite.http.NodeHealth;
+import io.distributedsqlite.http.NodeHealth.Standing;
 import io.distributedsqlite.http.RecordJson;
 import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordReader;
+import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.storage.Version;
@@ -37,6 +40,11 @@ import org.slf4j.LoggerFactory;
  * that differs, and pulls what the peer has newer and pushes what it has newer, in batches, with
  * the merge rule deciding. Throttled to REPAIR_RATE records per second so it never starves
  * client traffic. Also purges tombstones older than TOMBSTONE_GRACE.
+ *
+ * <p>A stale or checking node runs no round (it must not push data whose deletes may have been
+ * purged). A rebuilding node (empty database) runs its start-up round at once and retries it
+ * quickly; when every peer has either completed a round with it or is seen down, it is rebuilt:
+ * it answers reads from then on, and the database remembers it.
  */
 public final class AntiEntropyVerticle extends VerticleBase {
   public static final String REPAIR_NOW_ADDRESS = "repair.now";
@@ -52,7 +60,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private final DigestIndex digests;
   private final RecordReader reader;
   private final MeterRegistry registry;
-  private final boolean stale;
+  private final NodeHealth health;
   private final boolean[] up;
   private final Map<Integer, Future<RepairReport>> running = new HashMap<>();
   private final Map<Integer, RepairReport> last = new HashMap<>();
@@ -66,13 +74,13 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private Timer duration;
 
   public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
-      MeterRegistry registry, boolean stale) {
+      MeterRegistry registry, NodeHealth health) {
     this.config = config;
     this.ring = ring;
     this.digests = digests;
     this.reader = reader;
     this.registry = registry;
-    this.stale = stale;
+    this.health = health;
     this.up = new boolean[config.clusterSize()];
     this.lastCompleted = new AtomicLongArray(config.clusterSize());
     this.repairedSinceStart = new boolean[config.clusterSize()];
@@ -105,17 +113,21 @@ public final class AntiEntropyVerticle extends VerticleBase {
       up[m.body().peer()] = m.body().up();
       if (m.body().up()) {
         repair(m.body().peer()); // a failure is counted and logged by repair()
+      } else {
+        checkRebuilt();
       }
     });
     vertx.eventBus().consumer(REPAIR_NOW_ADDRESS, m -> repairAll().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())));
     vertx.eventBus().consumer(INFO_ADDRESS, m -> m.reply(info()));
-    if (config.clusterSize() > 1 && !stale) {
+    if (config.clusterSize() > 1) {
       vertx.setPeriodic(config.antiEntropyInterval().toMillis(), id -> repairAll());
       // Start-up: converge as soon as peers answer; retried quickly until one round succeeded.
-      vertx.setTimer(1000, id -> startupRepair());
+      vertx.setTimer(rebuilding() ? 1 : 1000, id -> startupRepair());
     }
     vertx.setTimer(5_000, id -> purgeTombstones());
-    vertx.setPeriodic(TimeUnit.MINUTES.toMillis(10), id -> purgeTombstones());
+    // A tenth of the grace (1 s .. 10 min): a tombstone is gone soon after its grace ran out.
+    long purgeEvery = Math.max(1000, Math.min(TimeUnit.MINUTES.toMillis(10), config.tombstoneGrace().toMillis() / 10));
+    vertx.setPeriodic(purgeEvery, id -> purgeTombstones());
     return Future.succeededFuture();
   }
 
@@ -129,11 +141,44 @@ public final class AntiEntropyVerticle extends VerticleBase {
     repairAll().onComplete(ar -> {
       for (int p = 0; p < config.clusterSize(); p++) {
         if (p != config.nodeId() && !repairedSinceStart[p]) {
-          vertx.setTimer(2000, id -> startupRepair());
+          long retry = rebuilding() ? Math.max(100, config.probeInterval().toMillis()) : 2000;
+          vertx.setTimer(retry, id -> startupRepair());
           return;
         }
       }
     });
+  }
+
+  private boolean rebuilding() {
+    return health.standing() == Standing.REBUILDING;
+  }
+
+  /**
+   * Ends the rebuild once every peer has completed a round with this node since it started, or
+   * is seen down (so a node that cannot reach every peer does not wait for ever).
+   */
+  private void checkRebuilt() {
+    if (!rebuilding()) {
+      return;
+    }
+    List<Integer> repairedWith = new ArrayList<>();
+    List<Integer> down = new ArrayList<>();
+    for (int p = 0; p < config.clusterSize(); p++) {
+      if (p == config.nodeId()) {
+        continue;
+      }
+      if (!repairedSinceStart[p] && up[p]) {
+        return;
+      }
+      (repairedSinceStart[p] ? repairedWith : down).add(p);
+    }
+    long now = System.currentTimeMillis();
+    if (!health.finishRebuild()) {
+      return;
+    }
+    log.info("rebuilt: the start-up repair round completed with peers {} (down: {}); answering reads", repairedWith, down);
+    vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.PutMeta(SqliteStore.META_REBUILT, Long.toString(now)))
+        .onFailure(t -> log.warn("could not record the rebuild: {}", t.getMessage()));
   }
 
   /**
@@ -158,8 +203,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   /** A repair round with one peer; joins the round already running, if any. */
   public Future<RepairReport> repair(int peer) {
-    if (stale) {
-      return Future.failedFuture("this node was down longer than TOMBSTONE_GRACE; wipe DATA_DIR before it rejoins");
+    if (!health.servesData()) {
+      return Future.failedFuture("this node serves no repair data: " + health.reason());
     }
     if (!up[peer]) {
       return Future.failedFuture("peer " + peer + " is down");
@@ -191,6 +236,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
           last.put(peer, r);
           lastCompleted.set(peer, now);
           repairedSinceStart[peer] = true;
+          checkRebuilt();
           if (r.recordsSent() + r.recordsReceived() > 0) {
             log.info("repair with peer {}: {} buckets differed, {} records sent, {} received in {} ms",
                 peer, r.bucketsDiffering(), r.recordsSent(), r.recordsReceived(), r.durationMs());
@@ -321,10 +367,11 @@ public final class AntiEntropyVerticle extends VerticleBase {
   }
 
   private void purgeTombstones() {
-    vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.PurgeTombstones(graceHorizon(config)))
+    vertx.eventBus().<JsonObject>request(StorageVerticle.ADDRESS, new StorageCommand.PurgeTombstones(graceHorizon(config)))
         .onSuccess(m -> {
-          if (m.body() > 0) {
-            log.info("purged {} tombstones older than TOMBSTONE_GRACE ({})", m.body(), config.tombstoneGrace());
+          health.purgedUpTo(new Version(m.body().getLong("purged_up_to"), 0).millis());
+          if (m.body().getInteger("purged") > 0) {
+            log.info("purged {} tombstones older than TOMBSTONE_GRACE ({})", m.body().getInteger("purged"), config.tombstoneGrace());
           }
         });
   }

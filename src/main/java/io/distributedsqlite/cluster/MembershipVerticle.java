@@ -2,6 +2,9 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.http.NodeHealth;
+import io.distributedsqlite.http.NodeHealth.Standing;
+import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.Hint;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordReader;
@@ -25,8 +28,15 @@ import org.slf4j.LoggerFactory;
  * Failure detection and hint replay. Probes every peer each PROBE_INTERVAL; a peer is down after
  * PROBE_FAILURES misses in a row and up again on the first answer. Each change is published as a
  * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts. While a
- * peer is up and has hints, they are replayed to it in version order and deleted once it acked.
- * Answers {@link #INFO_ADDRESS} with the cluster view that {@code GET /cluster} shows.
+ * peer is up and has hints, they are replayed to it in version order and deleted once it acked;
+ * hints older than HINT_WINDOW are dropped before any replay. Answers {@link #INFO_ADDRESS} with
+ * the cluster view that {@code GET /cluster} shows.
+ *
+ * <p>It also keeps this replica's standing ({@link InTouchRule}): the last time at least half of
+ * the cluster answered its probes (persisted every few seconds), turning the node stale when that
+ * is longer ago than TOMBSTONE_GRACE, and, when the node started {@code checking}, asks the
+ * peers' {@code /internal/status} until it knows whether it is stale. A stale or checking node
+ * replays no hints.
  */
 public final class MembershipVerticle extends VerticleBase {
   public static final String INFO_ADDRESS = "cluster.info";
@@ -44,11 +54,18 @@ public final class MembershipVerticle extends VerticleBase {
   private final boolean[] replaying;
   private final boolean[] probing;
   private final AtomicLongArray pendingHints;
+  /** Why the last probe of each peer failed (a stale peer says so), shown in /cluster. */
+  private final String[] lastFailure;
+  private final NodeHealth health;
+  private long inTouchPersistedAt;
+  private long startedAt;
+  private boolean statusRoundRunning;
   private PeerClient client;
   private Counter replayed;
 
-  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry) {
+  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health) {
     this.config = config;
+    this.health = health;
     this.ring = ring;
     this.reader = reader;
     this.registry = registry;
@@ -59,6 +76,7 @@ public final class MembershipVerticle extends VerticleBase {
     this.replaying = new boolean[n];
     this.probing = new boolean[n];
     this.pendingHints = new AtomicLongArray(n);
+    this.lastFailure = new String[n];
     java.util.Arrays.fill(up, true);
   }
 
@@ -76,6 +94,7 @@ public final class MembershipVerticle extends VerticleBase {
       }
     }
     lastSeen[config.nodeId()] = System.currentTimeMillis();
+    startedAt = System.currentTimeMillis();
     if (config.clusterSize() > 1) {
       vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
       vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());
@@ -102,6 +121,7 @@ public final class MembershipVerticle extends VerticleBase {
       probing[id] = true;
       client.ping(id, timeout).onComplete(ar -> {
         probing[id] = false;
+        lastFailure[id] = ar.succeeded() ? null : String.valueOf(ar.cause().getMessage());
         if (ar.succeeded()) {
           misses[id] = 0;
           lastSeen[id] = System.currentTimeMillis();
@@ -113,6 +133,141 @@ public final class MembershipVerticle extends VerticleBase {
         }
       });
     }
+    keepStanding();
+  }
+
+  /** Records being in touch, starts a check when cut off too long, or runs the check. */
+  private void keepStanding() {
+    long now = System.currentTimeMillis();
+    Standing standing = health.standing();
+    if (standing == Standing.STALE) {
+      return;
+    }
+    if (standing == Standing.CHECKING) {
+      askPeersStanding();
+      return;
+    }
+    // In touch as of the moment enough peers had answered: the answer of the peer that completes
+    // half of the cluster, if it is younger than the failure detector's patience.
+    List<Long> answers = new ArrayList<>();
+    for (Peer p : config.peers()) {
+      if (p.id() != config.nodeId() && lastSeen[p.id()] > 0) {
+        answers.add(lastSeen[p.id()]);
+      }
+    }
+    answers.sort(java.util.Comparator.reverseOrder());
+    int needed = InTouchRule.peersNeeded(config.clusterSize());
+    long asOf = needed == 0 ? now : answers.size() < needed ? 0 : answers.get(needed - 1);
+    InTouchRule.Stretches before = health.inTouch();
+    if (asOf > 0 && now - asOf <= detectionWindow()) {
+      InTouchRule.Stretches after = before.touch(Math.max(asOf, before.until()), slack(config));
+      health.inTouch(after);
+      if (after.since() != before.since() || now - inTouchPersistedAt >= persistEvery(config)) {
+        persistInTouch(now);
+      }
+    } else {
+      // A database never in touch yet is cut off since this node started, not since the epoch.
+      long lastContact = before.until() > 0 ? before.until() : startedAt;
+      if (now - lastContact > config.tombstoneGrace().toMillis()) {
+        log.warn("cut off from the cluster since {}, longer than TOMBSTONE_GRACE={}: serving nothing until the peers "
+            + "say whether it is stale", Instant.ofEpochMilli(lastContact), config.tombstoneGrace());
+        health.check(checkingReason(config, lastContact));
+      }
+    }
+  }
+
+  private long detectionWindow() {
+    return config.probeInterval().toMillis() * config.probeFailures() + config.peerTimeout().toMillis();
+  }
+
+  private void persistInTouch(long now) {
+    inTouchPersistedAt = now;
+    putMeta(SqliteStore.META_IN_TOUCH, health.inTouch().toJson().encode());
+  }
+
+  /** How often the in-touch stretch is written: a few seconds, well inside the grace. */
+  static long persistEvery(NodeConfig config) {
+    return Math.max(1000, Math.min(5000, config.tombstoneGrace().toMillis() / 10));
+  }
+
+  /**
+   * How coarsely in-touch times are known: they are persisted every few seconds and a peer's
+   * silence is noticed within the failure detector's window. Gaps shorter than this do not end a
+   * stretch, and peers in touch without this node for less than this are no evidence.
+   */
+  static long slack(NodeConfig config) {
+    return persistEvery(config) + config.probeInterval().toMillis() * config.probeFailures() + config.peerTimeout().toMillis();
+  }
+
+  /** What /ready says while the node asks its peers whether it is stale. */
+  public static String checkingReason(NodeConfig config, long lastInTouch) {
+    return "checking with the peers: last in touch with the cluster at " + Instant.ofEpochMilli(lastInTouch)
+        + ", longer than TOMBSTONE_GRACE=" + config.tombstoneGrace() + " ago; serves nothing until at least half of "
+        + "the cluster answered whether it went on without this node";
+  }
+
+  /** The check: one round of {@code /internal/status} to every peer, then the verdict. */
+  private void askPeersStanding() {
+    if (statusRoundRunning) {
+      return;
+    }
+    statusRoundRunning = true;
+    List<Future<InTouchRule.PeerStanding>> asks = new ArrayList<>();
+    for (Peer p : config.peers()) {
+      if (p.id() == config.nodeId()) {
+        continue;
+      }
+      int id = p.id();
+      asks.add(client.call(io.vertx.core.http.HttpMethod.GET, id, "/internal/status", null)
+          .map(body -> {
+            JsonObject j = body.toJsonObject();
+            return new InTouchRule.PeerStanding(id, j.getString("state"),
+                InTouchRule.Stretches.fromJson(j.getJsonObject("in_touch", new JsonObject())), j.getLong("purged_up_to", 0L));
+          })
+          .otherwise(t -> null));
+    }
+    Future.join(asks).onComplete(ar -> {
+      statusRoundRunning = false;
+      if (health.standing() != Standing.CHECKING) {
+        return;
+      }
+      List<InTouchRule.PeerStanding> answers = new ArrayList<>();
+      for (Future<InTouchRule.PeerStanding> f : asks) {
+        if (f.result() != null) {
+          answers.add(f.result());
+        }
+      }
+      long mine = health.inTouch().until();
+      long now = System.currentTimeMillis();
+      long grace = config.tombstoneGrace().toMillis();
+      switch (InTouchRule.verdict(mine, answers, config.clusterSize(), now, grace, slack(config))) {
+        case STALE -> turnStale("last in touch with the cluster at " + Instant.ofEpochMilli(mine) + ", but "
+            + InTouchRule.evidence(mine, answers, now, grace, slack(config)));
+        case RESUME -> {
+          log.info("{} of {} nodes answered and none went on without this node for longer than TOMBSTONE_GRACE: resuming",
+              answers.size() + 1, config.clusterSize());
+          health.inTouch(health.inTouch().touch(now, 0));
+          persistInTouch(now);
+          health.resume();
+        }
+        case WAIT -> { }
+      }
+    });
+  }
+
+  private void turnStale(String why) {
+    String reason = "stale replica: " + why + "; deletes it missed may have been purged elsewhere, so it serves no data "
+        + "and peers count it down. Remedy: stop the node, empty DATA_DIR (" + config.dataDir().toAbsolutePath()
+        + ") and start it again; it rebuilds from its peers";
+    if (health.becomeStale(reason)) {
+      log.error(reason);
+      putMeta(SqliteStore.META_STALE, reason);
+    }
+  }
+
+  private void putMeta(String name, String value) {
+    vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.PutMeta(name, value))
+        .onFailure(t -> log.warn("could not record {}: {}", name, t.getMessage()));
   }
 
   private void setUp(int peer, boolean isUp) {
@@ -137,16 +292,16 @@ public final class MembershipVerticle extends VerticleBase {
 
   /** Replays a peer's hints batch by batch, oldest version first, until none are left or a send fails. */
   private void replayTo(int peer) {
-    if (replaying[peer] || !up[peer] || !config.hintedHandoff()) {
+    if (replaying[peer] || !up[peer] || !config.hintedHandoff() || !health.servesData()) {
       return;
     }
     replaying[peer] = true;
-    replayBatch(peer).onComplete(ar -> replaying[peer] = false);
+    dropHintsOutsideWindow(peer).compose(v -> replayBatch(peer)).onComplete(ar -> replaying[peer] = false);
   }
 
   private Future<Void> replayBatch(int peer) {
     return reader.hints(peer, REPLAY_BATCH).compose(hints -> {
-      if (hints.isEmpty() || !up[peer]) {
+      if (hints.isEmpty() || !up[peer] || !health.servesData()) {
         return Future.succeededFuture();
       }
       List<Record> records = new ArrayList<>(hints.size());
@@ -165,15 +320,24 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void dropExpiredHints() {
-    long before = System.currentTimeMillis() - config.hintWindow().toMillis();
     for (Peer p : config.peers()) {
-      vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropOldHints(p.id(), before))
-          .onSuccess(m -> {
-            if (m.body() > 0) {
-              log.warn("dropped {} hints for peer {} older than HINT_WINDOW; anti-entropy will repair it", m.body(), p.id());
-            }
-          });
+      dropHintsOutsideWindow(p.id());
     }
+  }
+
+  /**
+   * Drops a peer's hints older than HINT_WINDOW (shorter than TOMBSTONE_GRACE, so no hint can
+   * carry a value whose delete was purged); runs before every replay.
+   */
+  private Future<Void> dropHintsOutsideWindow(int peer) {
+    long before = System.currentTimeMillis() - config.hintWindow().toMillis();
+    return vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropOldHints(peer, before))
+        .map(m -> {
+          if (m.body() > 0) {
+            log.warn("dropped {} hints for peer {} older than HINT_WINDOW; anti-entropy will repair it", m.body(), peer);
+          }
+          return (Void) null;
+        });
   }
 
   private Future<JsonObject> info() {
@@ -188,6 +352,7 @@ public final class MembershipVerticle extends VerticleBase {
             .put("address", p.address())
             .put("self", self)
             .put("state", self || up[id] ? "up" : "down")
+            .put("down_reason", self || up[id] ? null : lastFailure[id])
             .put("last_seen", self ? Instant.now().toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
             .put("hints_pending", counts.getOrDefault(id, 0L))
             .put("ownership", Math.round(share[id] * 10000) / 10000.0));

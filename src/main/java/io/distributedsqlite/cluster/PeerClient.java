@@ -80,7 +80,18 @@ public final class PeerClient {
 
   public Future<Void> ping(int peer, long timeout) {
     return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping").timeout(timeout).send()
-        .compose(res -> res.statusCode() == 200 ? Future.succeededFuture() : Future.failedFuture("ping answered " + res.statusCode()));
+        .compose(res -> res.statusCode() == 200 ? Future.succeededFuture()
+            : Future.failedFuture("ping answered " + res.statusCode() + errorCode(res.bodyAsString())));
+  }
+
+  /** ": <error>" from a JSON error body (e.g. a stale peer's "stale_replica"), else "". */
+  private static String errorCode(String body) {
+    try {
+      String code = body == null ? null : new io.vertx.core.json.JsonObject(body).getString("error");
+      return code == null ? "" : ": " + code;
+    } catch (RuntimeException e) {
+      return "";
+    }
   }
 
   /** A JSON request to an arbitrary internal route, for anti-entropy exchanges. */

@@ -98,6 +98,13 @@ public record NodeConfig(
       throw new ConfigException("LOG_FORMAT=" + env.get("LOG_FORMAT") + " is not one of [text, json]");
     }
     List<Peer> peers = r.peers(clusterSize, port);
+    Duration hintWindow = r.duration("HINT_WINDOW", "3h");
+    Duration tombstoneGrace = r.duration("TOMBSTONE_GRACE", "10d");
+    if (hintWindow.compareTo(tombstoneGrace) >= 0) {
+      // A hint older than the grace can carry a value whose delete was already purged elsewhere.
+      throw new ConfigException("HINT_WINDOW=" + r.string("HINT_WINDOW", "3h") + " must be shorter than TOMBSTONE_GRACE="
+          + r.string("TOMBSTONE_GRACE", "10d") + " (a hint older than the grace could bring a purged delete back)");
+    }
     return new NodeConfig(
         nodeId,
         nodeName,
@@ -121,12 +128,12 @@ public record NodeConfig(
         r.duration("PEER_TIMEOUT", "2s"),
         r.duration("PROBE_INTERVAL", "500ms"),
         r.intIn("PROBE_FAILURES", 3, 1, 100),
-        r.duration("HINT_WINDOW", "3h"),
+        hintWindow,
         r.intIn("HINT_MAX_PER_PEER", 1_000_000, 0, Integer.MAX_VALUE),
         r.bool("HINTED_HANDOFF", true),
         r.duration("ANTI_ENTROPY_INTERVAL", "5m"),
         r.intIn("REPAIR_RATE", 20_000, 1, 10_000_000),
-        r.duration("TOMBSTONE_GRACE", "10d"),
+        tombstoneGrace,
         r.duration("STRAY_GRACE", "1h"),
         r.optional("CLUSTER_TOKEN"),
         ApiTokens.parse(env.get("API_TOKENS"), env.get("API_TOKENS_FILE")),

@@ -41,10 +41,13 @@ public final class HttpVerticle extends VerticleBase {
         timeout.handle(ctx);
       }
     });
+    // A stale or checking replica serves nothing but its health, readiness, metrics and view.
+    router.route().handler(new ReplicaGate(services.health())::handle);
     // The coordinators live on this instance's event loop, beside the requests they serve.
     peers = new PeerClient(vertx, services.config());
     WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.clock(), peers, services.registry());
-    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry());
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry(),
+        services.health()::answersReads);
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
       writes.peerStatus(m.body());
       reads.peerStatus(m.body());

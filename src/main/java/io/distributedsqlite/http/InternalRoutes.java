@@ -36,7 +36,6 @@ import java.util.List;
  */
 final class InternalRoutes {
   static final String TOKEN_HEADER = "X-Cluster-Token";
-  static final String STALE_MESSAGE = "this node was down longer than TOMBSTONE_GRACE and serves no repair data; wipe its DATA_DIR";
 
   private final Vertx vertx;
   private final NodeServices services;
@@ -60,6 +59,7 @@ final class InternalRoutes {
   void mount(Router router) {
     router.route("/internal/*").handler(this::authenticate);
     router.get("/internal/ping").handler(ctx -> Responses.json(ctx, 200, "{" + nodeIdField + "}"));
+    router.get(ReplicaGate.STATUS_PATH).handler(this::status);
     router.get("/internal/get").handler(this::get);
     router.post("/internal/set").handler(this::set);
     router.delete("/internal/delete").handler(this::delete);
@@ -105,8 +105,28 @@ final class InternalRoutes {
     }
   }
 
-  /** Quorum reads: this node's own records (tombstones included) for a JSON array of keys. */
+  /**
+   * The start-up stale check of a peer ({@link io.distributedsqlite.cluster.InTouchRule}): this
+   * node's standing, when it was in touch with the cluster, and the time of the newest delete whose
+   * tombstone it purged; in every standing (the asking node takes no stale or rebuilding node's
+   * stretches as evidence).
+   */
+  private void status(RoutingContext ctx) {
+    NodeHealth h = services.health();
+    Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeName())
+        .put("state", h.standing().wireName()).put("in_touch", h.inTouch().toJson()).put("purged_up_to", h.purgedUpTo()));
+  }
+
+  /**
+   * Quorum reads: this node's own records (tombstones included) for a JSON array of keys. A
+   * rebuilding node refuses (503), so coordinators ask the next replica instead of taking its
+   * "none" for an answer.
+   */
   private void read(RoutingContext ctx) {
+    if (!services.health().answersReads()) {
+      Responses.error(ctx, 503, "rebuilding", services.health().reason());
+      return;
+    }
     readKeys(ctx).onSuccess(records -> {
       records.removeIf(this::isStray);
       Responses.json(ctx, 200, RecordJson.encodeList(records));
@@ -115,9 +135,6 @@ final class InternalRoutes {
 
   /** Anti-entropy: full records for a JSON array of keys (those this node has). */
   private void records(RoutingContext ctx) {
-    if (refuseWhenStale(ctx)) {
-      return;
-    }
     long horizon = AntiEntropyVerticle.graceHorizon(services.config());
     readKeys(ctx).onSuccess(records -> {
       records.removeIf(r -> isStray(r) || (r.tombstone() && r.version().hlc() < horizon));
@@ -154,18 +171,7 @@ final class InternalRoutes {
   }
 
   private int peerParam(RoutingContext ctx) throws BadRequest {
-    if (services.stale()) {
-      throw new BadRequest(409, "stale_replica", STALE_MESSAGE);
-    }
     return intParam(ctx, "peer", 0, services.config().clusterSize() - 1);
-  }
-
-  private boolean refuseWhenStale(RoutingContext ctx) {
-    if (services.stale()) {
-      Responses.error(ctx, 409, "stale_replica", STALE_MESSAGE);
-      return true;
-    }
-    return false;
   }
 
   private static List<Integer> bucketsParam(RoutingContext ctx) throws BadRequest {

@@ -1,20 +1,124 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.InTouchRule.Stretches;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * What /ready reports: not ready while starting, while draining for shutdown, or while the disk
- * refuses writes. Written by the storage path and Main, read by every HTTP event loop.
+ * What /ready reports, and whether this node's data may be served. Not ready while starting,
+ * while draining for shutdown, while the disk refuses writes, or while the replica is not
+ * {@link Standing#NORMAL}. Written by the storage path, Main, membership and anti-entropy; read
+ * by every HTTP event loop. Thread-safe: fields are atomic or volatile, transitions synchronized.
  */
 public final class NodeHealth {
+  /** Whether this node's copy of the data can be trusted (see README, "Stale replicas"). */
+  public enum Standing {
+    /** In touch with the cluster; serves everything. */
+    NORMAL,
+    /** Started on an empty database: takes writes and repair, answers no read until its first repair round with every reachable peer. */
+    REBUILDING,
+    /** Last in touch longer than TOMBSTONE_GRACE ago: serves nothing until peers say whether the cluster went on without it. */
+    CHECKING,
+    /** Cut off longer than TOMBSTONE_GRACE while the cluster went on: serves nothing until DATA_DIR is wiped. */
+    STALE;
+
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  public static final String REBUILDING_REASON = "rebuilding: an empty database answers no read until its first repair "
+      + "round with every reachable peer has completed";
+
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean storageFailing = new AtomicBoolean();
-  private final AtomicBoolean stale = new AtomicBoolean();
+  private volatile Standing standing = Standing.NORMAL;
+  private volatile String standingReason = "";
+  private volatile Standing resumeTo = Standing.NORMAL;
+  private volatile Stretches inTouch = Stretches.NEVER;
+  private volatile long purgedUpToMillis;
 
-  /** Down longer than TOMBSTONE_GRACE: not ready until wiped. */
-  public void stale(boolean isStale) {
-    stale.set(isStale);
+  public Standing standing() {
+    return standing;
+  }
+
+  /** Sets the standing and the text /ready and /cluster show for it; a stale node stays stale. */
+  public synchronized void standing(Standing next, String reason) {
+    if (standing == Standing.STALE && next != Standing.STALE) {
+      return;
+    }
+    standing = next;
+    standingReason = reason;
+  }
+
+  /** Turns the node stale unless it is already; returns whether this call did. */
+  public synchronized boolean becomeStale(String reason) {
+    if (standing == Standing.STALE) {
+      return false;
+    }
+    standing(Standing.STALE, reason);
+    return true;
+  }
+
+  public boolean stale() {
+    return standing == Standing.STALE;
+  }
+
+  /** False while stale or checking: no data leaves the node, it coordinates nothing and peers see it down. */
+  public boolean servesData() {
+    Standing s = standing;
+    return s == Standing.NORMAL || s == Standing.REBUILDING;
+  }
+
+  /** Whether this node's own records may answer a read (it is neither stale, checking nor rebuilding). */
+  public boolean answersReads() {
+    return standing == Standing.NORMAL;
+  }
+
+  /**
+   * Starts checking with the peers whether this node is stale (it serves nothing meanwhile);
+   * {@link #resume()} returns to the standing it had (normal, or rebuilding).
+   */
+  public synchronized void check(String reason) {
+    if (standing == Standing.STALE || standing == Standing.CHECKING) {
+      return;
+    }
+    resumeTo = standing;
+    standing(Standing.CHECKING, reason);
+  }
+
+  /** Ends the rebuild of a new database; false unless the node was rebuilding. */
+  public synchronized boolean finishRebuild() {
+    if (standing != Standing.REBUILDING) {
+      return false;
+    }
+    standing(Standing.NORMAL, "ready");
+    return true;
+  }
+
+  /** Ends a check that found the node not stale. */
+  public synchronized void resume() {
+    if (standing == Standing.CHECKING) {
+      standing(resumeTo, resumeTo == Standing.REBUILDING ? REBUILDING_REASON : "ready");
+    }
+  }
+
+  /** When this node was in touch with at least half of the cluster (its own wall clock). */
+  public Stretches inTouch() {
+    return inTouch;
+  }
+
+  public void inTouch(Stretches stretches) {
+    inTouch = stretches;
+  }
+
+  /** Wall-clock ms of the newest tombstone this node ever purged (0: none). */
+  public long purgedUpTo() {
+    return purgedUpToMillis;
+  }
+
+  public void purgedUpTo(long millis) {
+    purgedUpToMillis = millis;
   }
 
   public void markStarted() {
@@ -30,7 +134,7 @@ public final class NodeHealth {
   }
 
   public boolean ready() {
-    return started.get() && !draining.get() && !storageFailing.get() && !stale.get();
+    return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL;
   }
 
   public String reason() {
@@ -40,8 +144,8 @@ public final class NodeHealth {
     if (draining.get()) {
       return "shutting down";
     }
-    if (stale.get()) {
-      return "down longer than TOMBSTONE_GRACE: wipe DATA_DIR and restart";
+    if (standing != Standing.NORMAL) {
+      return standingReason;
     }
     return storageFailing.get() ? "storage is refusing writes" : "ready";
   }

@@ -9,8 +9,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * What every HTTP verticle instance is handed at deployment; each part is immutable or
- * thread-safe. {@code stale}: the node was down longer than TOMBSTONE_GRACE and must not serve
- * repair data.
+ * thread-safe. {@code health} also carries the replica's standing (normal, rebuilding, checking,
+ * stale).
  */
 public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader,
-    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock, boolean stale) {}
+    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock) {}

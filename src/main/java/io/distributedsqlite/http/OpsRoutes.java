@@ -56,8 +56,13 @@ final class OpsRoutes {
         JsonObject r = lastRepair.getJsonObject(Integer.toString(node.getInteger("id")));
         node.put("last_repair", r == null ? null : r.getString("completed_at"));
       }
-      view.put("stale", services.stale());
+      NodeHealth h = services.health();
+      view.put("stale", h.stale());
       view.put("strays", services.digests().strays());
+      view.put("standing", h.standing().wireName());
+      view.put("standing_reason", h.standing() == NodeHealth.Standing.NORMAL ? null : h.reason());
+      long until = h.inTouch().until();
+      view.put("in_touch", until == 0 ? null : java.time.Instant.ofEpochMilli(until).toString());
       Responses.json(ctx, 200, view);
     }).onFailure(t -> Responses.fail(ctx, t));
   }

@@ -15,6 +15,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Coordinates client reads, as Cassandra and Dynamo do: asks as many of the key's replicas as the
@@ -22,7 +23,9 @@ import java.util.List;
  * and asks the next replica whenever one fails, or (once per read) when one has not answered
  * within {@link #SPECULATE_AFTER_MS}. It answers with the newest version once enough replicas answered,
  * then sends that version to every asked replica that answered with an older one or none (read
- * repair). Replicas that were not asked are left to hints and anti-entropy.
+ * repair). Replicas that were not asked are left to hints and anti-entropy. While this node is
+ * rebuilding (an empty database, before its first repair round) its own records answer nothing:
+ * it is asked last and counts as a failed replica, so an absent key is never answered from it.
  *
  * <p>Local reads come from the {@link RecordCache} or go to the read pool, peer reads to
  * {@code /internal/read}; both trips are coalesced by a {@link ReadBatcher}. One per HTTP verticle instance, on its event loop; not thread-safe.
@@ -39,9 +42,17 @@ public final class ReadCoordinator {
   private final boolean[] up;
   private final ReadBatcher[] batchers;
   private final Counter repairs;
+  private final BooleanSupplier selfAnswers;
 
   public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
       MeterRegistry registry) {
+    this(vertx, config, ring, reader, client, registry, () -> true);
+  }
+
+  /** {@code selfAnswers}: whether this node's own records may answer reads (false while it rebuilds). */
+  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
+      MeterRegistry registry, BooleanSupplier selfAnswers) {
+    this.selfAnswers = selfAnswers;
     this.vertx = vertx;
     this.config = config;
     this.ring = ring;
@@ -65,12 +76,15 @@ public final class ReadCoordinator {
     return new Read(req).start();
   }
 
-  /** The order replicas are asked in: this node, then peers that are up, then peers seen down. */
-  private int[] askOrder(int[] replicas) {
+  /**
+   * The order replicas are asked in: this node, then peers that are up, then peers seen down. A
+   * rebuilding node puts itself last.
+   */
+  private int[] askOrder(int[] replicas, boolean selfFirst) {
     int[] order = new int[replicas.length];
     int n = 0;
     for (int r : replicas) {
-      if (r == config.nodeId()) {
+      if (r == config.nodeId() && selfFirst) {
         order[n++] = r;
       }
     }
@@ -81,6 +95,11 @@ public final class ReadCoordinator {
     }
     for (int r : replicas) {
       if (r != config.nodeId() && !up[r]) {
+        order[n++] = r;
+      }
+    }
+    for (int r : replicas) {
+      if (r == config.nodeId() && !selfFirst) {
         order[n++] = r;
       }
     }
@@ -105,9 +124,13 @@ public final class ReadCoordinator {
     /** True while the first replicas are asked: an answer can arrive synchronously (a fast local read). */
     private boolean starting;
 
+    /** Whether this node's own records answer this read (false while it rebuilds). */
+    private final boolean selfServes;
+
     Read(ReadRequest req) {
       this.req = req;
-      this.order = askOrder(ring.replicasFor(req.key()));
+      this.selfServes = selfAnswers.getAsBoolean();
+      this.order = askOrder(ring.replicasFor(req.key()), selfServes);
       this.required = req.level().required(order.length);
       this.answered = new boolean[order.length];
       this.records = new Record[order.length];
@@ -129,7 +152,9 @@ public final class ReadCoordinator {
       pending++;
       Future<Record> f;
       RecordCache.Entry hit;
-      if (replica == config.nodeId() && (hit = cache.lookup(req.key())) != null) {
+      if (replica == config.nodeId() && !selfServes) {
+        f = Future.failedFuture("this node is rebuilding");
+      } else if (replica == config.nodeId() && (hit = cache.lookup(req.key())) != null) {
         f = Future.succeededFuture(hit.record());
       } else if (replica != config.nodeId() && !up[replica]) {
         f = Future.failedFuture("peer " + replica + " is down");

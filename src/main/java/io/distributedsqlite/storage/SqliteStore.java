@@ -33,6 +33,7 @@ public final class SqliteStore implements AutoCloseable {
   private PreparedStatement insertHint;
   private PreparedStatement deleteHint;
   private PreparedStatement saveHighWater;
+  private PreparedStatement putMeta;
   private PreparedStatement purgeTombstones;
   private PreparedStatement dropOldHints;
   private PreparedStatement selectTombstones;
@@ -76,8 +77,9 @@ public final class SqliteStore implements AutoCloseable {
         "INSERT INTO hints(peer, key, value, hlc, node, tombstone, expires_at, created_at) VALUES (?, ?, json(?), ?, ?, ?, ?, ?)");
     deleteHint = conn.prepareStatement("DELETE FROM hints WHERE id = ?");
     saveHighWater = conn.prepareStatement(
-        "INSERT INTO meta(name, value) VALUES ('clock', ?), ('alive', ?) "
-            + "ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+        "INSERT INTO meta(name, value) VALUES ('clock', ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
+    putMeta = conn.prepareStatement(
+        "INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
     selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
     dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
@@ -96,7 +98,7 @@ public final class SqliteStore implements AutoCloseable {
    */
   public void recover() {
     for (PreparedStatement ps : new PreparedStatement[] {selectVersion, insertNew, update, insertHint, deleteHint,
-        saveHighWater, purgeTombstones, dropOldHints, selectTombstones, begin, commit, savepoint, release,
+        saveHighWater, putMeta, purgeTombstones, dropOldHints, selectTombstones, begin, commit, savepoint, release,
         rollbackToSavepoint, compact, deleteIfVersion}) {
       try {
         ps.close();
@@ -351,35 +353,93 @@ public final class SqliteStore implements AutoCloseable {
     return deleteIfVersion.executeUpdate() == 1;
   }
 
-  /** Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. */
+  /**
+   * Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. The
+   * newest version ever purged is kept ({@link #purgedUpTo()}): a node that was cut off since
+   * before it missed a delete that is gone for good.
+   */
   public List<Record> purgeTombstonesBefore(long hlc) throws SQLException {
     ensureTransaction();
     List<Record> purged = new java.util.ArrayList<>();
+    long newest = 0;
     selectTombstones.setLong(1, hlc);
     try (ResultSet rs = selectTombstones.executeQuery()) {
       while (rs.next()) {
         purged.add(Record.tombstone(rs.getString(1), new Version(rs.getLong(2), rs.getInt(3))));
+        newest = Math.max(newest, rs.getLong(2));
       }
     }
     purgeTombstones.setLong(1, hlc);
     purgeTombstones.executeUpdate();
+    if (newest > purgedUpTo()) {
+      putMeta(META_PURGED_UP_TO, Long.toString(newest));
+    }
     return purged;
   }
 
-  /** Records the clock's high-water mark and that the node was alive now; part of every commit. */
-  public void saveHighWater(long hlc, long nowMillis) throws SQLException {
+  /** The newest tombstone version (hlc) ever purged here; 0 when none was. */
+  public long purgedUpTo() throws SQLException {
+    String v = meta(META_PURGED_UP_TO);
+    try {
+      return v == null ? 0 : Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** Records the clock's high-water mark; part of every commit. */
+  public void saveHighWater(long hlc) throws SQLException {
     ensureTransaction();
     saveHighWater.setLong(1, hlc);
-    saveHighWater.setLong(2, nowMillis);
     saveHighWater.executeUpdate();
   }
 
-  /** When this node last committed anything (epoch ms), 0 for a new database. */
-  public long lastAlive() throws SQLException {
-    try (Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE name = 'alive'")) {
-      return rs.getLong(1);
+  /** Meta names of the stale-replica rule (README, "Stale replicas"). */
+  public static final String META_IN_TOUCH = "in_touch";
+  public static final String META_STALE = "stale";
+  public static final String META_REBUILT = "rebuilt";
+  public static final String META_PURGED_UP_TO = "purged_up_to";
+
+  /** Sets a meta value (overwriting it) inside the open transaction. */
+  public void putMeta(String name, String value) throws SQLException {
+    ensureTransaction();
+    putMeta.setString(1, name);
+    putMeta.setString(2, value);
+    putMeta.executeUpdate();
+  }
+
+  /** A meta value, or null when it was never set. */
+  public String meta(String name) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT value FROM meta WHERE name = ?")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
     }
+  }
+
+  /**
+   * When this node was in touch with the cluster, as persisted (the JSON of the cluster package's
+   * in-touch stretches, this node's own wall clock, never a record's version); null when it never
+   * was. A database written before this was kept has its last commit time ('alive') instead.
+   */
+  public String inTouch() throws SQLException {
+    String v = meta(META_IN_TOUCH);
+    return v != null ? v : meta("alive");
+  }
+
+  /** Why this node was found stale (it stays so until DATA_DIR is wiped), or null. */
+  public String staleReason() throws SQLException {
+    return meta(META_STALE);
+  }
+
+  /**
+   * Whether this database ever completed its first repair round with its peers. A new (or wiped)
+   * database has not: the node answers no read until it has. A database from before this was
+   * recorded ('alive' set) counts as rebuilt.
+   */
+  public boolean rebuilt() throws SQLException {
+    return meta(META_REBUILT) != null || meta("alive") != null;
   }
 
   /** Every record's key, version and tombstone flag (no values); for rebuilding digests at start-up. */

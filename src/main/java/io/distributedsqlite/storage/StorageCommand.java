@@ -46,8 +46,15 @@ public sealed interface StorageCommand {
     }
   }
 
-  /** Delete tombstones whose version is older than the grace period. */
+  /** Delete tombstones whose version is older than the grace period; replies {"purged": n, "purged_up_to": newest hlc ever purged}. */
   record PurgeTombstones(long beforeHlc) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
+
+  /** Set a meta value of the node (in-touch time, stale flag, rebuilt flag). */
+  record PutMeta(String name, String value) implements StorageCommand {
     public int size() {
       return 1;
     }

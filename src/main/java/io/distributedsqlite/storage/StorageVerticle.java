@@ -211,7 +211,7 @@ public final class StorageVerticle extends VerticleBase {
         results[i] = e;
       }
     }
-    store.saveHighWater(clock.highWater(), System.currentTimeMillis());
+    store.saveHighWater(clock.highWater());
     store.commit();
   }
 
@@ -256,12 +256,15 @@ public final class StorageVerticle extends VerticleBase {
         }
       }
       return dropped;
+    } else if (cmd instanceof StorageCommand.PutMeta m) {
+      store.putMeta(m.name(), m.value());
+      return 1;
     } else {
       List<Record> purged = store.purgeTombstonesBefore(((StorageCommand.PurgeTombstones) cmd).beforeHlc());
       for (Record r : purged) {
         changes.add(new Record[] {r, null});
       }
-      return purged.size();
+      return new io.vertx.core.json.JsonObject().put("purged", purged.size()).put("purged_up_to", store.purgedUpTo());
     }
   }
 

@@ -156,7 +156,7 @@ public class StorageBenchmark {
         store.releaseSavepoint(true);
       }
     }
-    store.saveHighWater(hlc, System.currentTimeMillis());
+    store.saveHighWater(hlc);
     store.commit();
   }
 

@@ -67,6 +67,8 @@ class EmptyReplicaRebuildTest {
       long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
       assertTrue(converged, "the wiped node did not rebuild all " + KEYS + " keys within 60 s");
       System.out.println("wiped replica rebuilt " + KEYS + " keys in about " + seconds + " s");
+      // it answers reads from its own records once its start-up round with both peers completed
+      c.awaitReady(2, Duration.ofSeconds(30));
 
       for (int j = 0; j < KEYS / 10; j++) {
         JsonObject local = http.local(c.baseUrl(2), key(j * 10 + 5)).json();

@@ -58,11 +58,23 @@ public final class ProcessCluster implements AutoCloseable {
       for (NodeProcess n : nodes) {
         n.awaitHealthy(START_TIMEOUT);
       }
+      // New databases rebuild from their peers (their first repair round) before they answer reads.
+      for (NodeProcess n : nodes) {
+        cluster.awaitReady(n.id(), START_TIMEOUT);
+      }
     } catch (RuntimeException e) {
       cluster.close();
       throw e;
     }
     return cluster;
+  }
+
+  /** Waits until node {@code i} answers {@code GET /ready} with 200; fails with its last answer otherwise. */
+  public void awaitReady(int i, Duration timeout) {
+    ClusterHttp.Response[] last = new ClusterHttp.Response[1];
+    if (!ClusterHttp.poll(timeout, () -> (last[0] = http.get(baseUrl(i) + "/ready")).status() == 200)) {
+      throw new IllegalStateException("node " + i + " not ready within " + timeout + ": " + last[0] + "\n" + nodes[i].logTail(20));
+    }
   }
 
   public int size() {

@@ -43,6 +43,10 @@ public final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       c.startNode(i);
     }
+    // New databases rebuild from their peers (their first repair round) before they answer reads.
+    for (int i = 0; i < size; i++) {
+      c.awaitReady(i, java.time.Duration.ofSeconds(30));
+    }
     return c;
   }
 
@@ -59,12 +63,23 @@ public final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       c.startNode(i);
     }
+    for (int i = 0; i < size; i++) {
+      c.awaitReady(i, java.time.Duration.ofSeconds(30));
+    }
     return c;
   }
 
   /** NODE_ID of node {@code i} as configured. */
   public String nodeName(int i) {
     return namePrefix == null ? Integer.toString(i) : namePrefix + "-" + i;
+  }
+
+  /** Waits until node {@code i} reports ready (e.g. done rebuilding); fails with its reason otherwise. */
+  public void awaitReady(int i, java.time.Duration timeout) {
+    if (!ClusterHttp.poll(timeout, () -> nodes[i] != null && nodes[i].health().ready())) {
+      throw new IllegalStateException("node " + i + " not ready within " + timeout + ": "
+          + (nodes[i] == null ? "stopped" : nodes[i].health().reason()));
+    }
   }
 
   public static TestCluster start(int size, int rf, Path baseDir) {

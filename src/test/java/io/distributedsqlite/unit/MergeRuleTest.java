@@ -164,9 +164,9 @@ class MergeRuleTest {
   void highWaterSurvivesReopen() throws Exception {
     apply(Record.write("k", "1", V2, 0));
     long saved = Version.of(1_800_000_000_000L, 3, 0).hlc();
-    store.saveHighWater(saved, System.currentTimeMillis());
+    store.saveHighWater(saved);
     store.commit();
-    store.saveHighWater(V1.hlc(), System.currentTimeMillis()); // a lower mark never lowers the stored one
+    store.saveHighWater(V1.hlc()); // a lower mark never lowers the stored one
     store.commit();
     store.close();
     store = SqliteStore.open(dir, "NORMAL");

@@ -180,6 +180,8 @@ class NodeConfigTest {
         bad("zero stray grace", "STRAY_GRACE", "STRAY_GRACE", "0s"),
         bad("stray grace text", "STRAY_GRACE", "STRAY_GRACE", "later"),
         bad("duration text", "SHUTDOWN_TIMEOUT", "SHUTDOWN_TIMEOUT", "soon"),
+        bad("hint window as long as the tombstone grace", "HINT_WINDOW", "HINT_WINDOW", "2d", "TOMBSTONE_GRACE", "2d"),
+        bad("tombstone grace shorter than the default hint window", "TOMBSTONE_GRACE", "TOMBSTONE_GRACE", "1h"),
         bad("bad boolean", "HINTED_HANDOFF", "HINTED_HANDOFF", "maybe"),
         bad("bad synchronous mode", "SQLITE_SYNCHRONOUS", "SQLITE_SYNCHRONOUS", "fast"),
         bad("MAX_VALUE_BYTES zero", "MAX_VALUE_BYTES", "MAX_VALUE_BYTES", "0"),

@@ -1,6 +1,7 @@
 package io.distributedsqlite.unit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -117,15 +118,45 @@ class SqliteStoreWritePathTest {
   }
 
   @Test
-  void clockAndAliveMarksOnlyMoveForward() throws Exception {
-    store.saveHighWater(V3.hlc(), 2_000);
+  void clockMarkOnlyMovesForward() throws Exception {
+    store.saveHighWater(V3.hlc());
     store.commit();
-    store.saveHighWater(V1.hlc(), 1_000);
+    store.saveHighWater(V1.hlc());
     store.commit();
     store.close();
     store = SqliteStore.open(dir, "FULL");
     assertEquals(V3.hlc(), store.highWater());
-    assertEquals(2_000, store.lastAlive());
+  }
+
+  @Test
+  void inTouchTimeIsWhatWasLastRecordedAndAFutureStampedCommitCannotMoveIt() throws Exception {
+    assertNull(store.inTouch(), "a new database was never in touch");
+    assertFalse(store.rebuilt(), "a new database has not been rebuilt");
+    store.putMeta(SqliteStore.META_IN_TOUCH, "2000");
+    store.commit();
+    store.putMeta(SqliteStore.META_IN_TOUCH, "1500"); // the wall clock stepped back: the last write wins, no max()
+    store.commit();
+    // a record stamped far ahead of every clock, and the high-water mark it drags along
+    Version future = Version.of(System.currentTimeMillis() + 3_600_000L, 0, 2);
+    store.apply(Record.write("k", "1", future, 0));
+    store.saveHighWater(future.hlc());
+    store.commit();
+    store.close();
+    store = SqliteStore.open(dir, "FULL");
+    assertEquals("1500", store.inTouch());
+    assertEquals(future.hlc(), store.highWater());
+    assertNull(store.staleReason());
+  }
+
+  @Test
+  void staleAndRebuiltMarksSurviveARestart() throws Exception {
+    store.putMeta(SqliteStore.META_REBUILT, "1");
+    store.putMeta(SqliteStore.META_STALE, "cut off");
+    store.commit();
+    store.close();
+    store = SqliteStore.open(dir, "FULL");
+    assertTrue(store.rebuilt());
+    assertEquals("cut off", store.staleReason());
   }
 
   @Test
