@@ -141,7 +141,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     repairAll().onComplete(ar -> {
       for (int p = 0; p < config.clusterSize(); p++) {
         if (p != config.nodeId() && !repairedSinceStart[p]) {
-          long retry = rebuilding() ? Math.max(100, config.probeInterval().toMillis()) : 2000;
+          long retry = rebuilding() ? Math.max(500, config.probeInterval().toMillis()) : 2000;
           vertx.setTimer(retry, id -> startupRepair());
           return;
         }
