@@ -60,6 +60,7 @@ public final class HttpVerticle extends VerticleBase {
     new OpsRoutes(vertx, services).mount(router);
     new ScanRoutes(services, scans).mount(router);
     new BatchRoutes(services.config(), writes).mount(router);
+    new AdminRoutes(vertx, services).mount(router);
     router.errorHandler(404, ctx -> Responses.error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + safePath(ctx)));
     router.errorHandler(405, ctx -> Responses.error(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + safePath(ctx)));
     router.errorHandler(400, ctx -> Responses.error(ctx, 400, "bad_request", "the request could not be read"));

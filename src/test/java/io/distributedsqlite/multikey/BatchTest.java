@@ -14,11 +14,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code POST /batch} on 4 nodes with RF=3: applied on every replica, 207 when w is not met, all-or-nothing validation. */
 class BatchTest {
+  /** Peers get longer to answer than the default test setting: CI machines run several builds at once. */
+  private static final Map<String, String> LOADED_MACHINE = Map.of("PEER_TIMEOUT", "5s");
   private final ClusterHttp http = new ClusterHttp();
 
   private static List<String> bases(TestCluster c) {
@@ -51,7 +54,7 @@ class BatchTest {
   @Test
   void fiveHundredOpsAtQuorumAreAppliedOnEveryReplicaEachReplicaInOneRequest(@TempDir Path dir) {
     Ring ring = new Ring(4, 3);
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       JsonArray ops = new JsonArray();
       for (int i = 0; i < 450; i++) {
@@ -102,7 +105,7 @@ class BatchTest {
   @Test
   void oneReplicaDownGives207AtWriteAllWithEachOpsOutcome(@TempDir Path dir) {
     Ring ring = new Ring(4, 3);
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       c.stopNode(3);
       Response r = http.post(c.baseUrl(0) + "/batch?w=all", ops("down/", 40));
@@ -133,7 +136,7 @@ class BatchTest {
 
   @Test
   void anInvalidOpRejectsTheWholeBatchAndWritesNothing(@TempDir Path dir) {
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       String base = c.baseUrl(0);
       List<String> bad = List.of(

@@ -32,6 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * stays unchanged while other keys are written.
  */
 class ScanTest {
+  /** Peers get longer to answer than the default test setting: CI machines run several builds at once. */
+  private static final Map<String, String> LOADED_MACHINE = Map.of("PEER_TIMEOUT", "5s");
   private final ClusterHttp http = new ClusterHttp();
 
   private static List<String> bases(TestCluster c) {
@@ -81,7 +83,7 @@ class ScanTest {
 
   @Test
   void pagingAPrefixReturnsExactlyTheLiveKeysInOrderAlsoWithANodeDown(@TempDir Path dir) {
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       TreeSet<String> liveUsers = new TreeSet<>(KeyRange.ORDER);
       List<String> expiring = new ArrayList<>();
@@ -138,7 +140,7 @@ class ScanTest {
   @Test
   void aReplicaThatMissedWritesIsRepairedByTheScan(@TempDir Path dir) {
     Ring ring = new Ring(4, 3);
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       for (int i = 0; i < 60; i++) {
         write(c.baseUrl(0), "fix/" + i, "\"old-" + i + "\"", "w=all");
@@ -181,7 +183,7 @@ class ScanTest {
 
   @Test
   void scanDuringConcurrentWritesNeitherRepeatsNorSkipsUnchangedKeys(@TempDir Path dir) throws Exception {
-    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+    try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
       http.awaitAllUp(bases(c), Duration.ofSeconds(10));
       List<String> stable = new ArrayList<>();
       for (int i = 0; i < 300; i++) {
