@@ -81,12 +81,17 @@ public final class PeerClient {
   /** Header of {@code /internal/scan} answers: whether the page reaches the end of the range. */
   public static final String SCAN_COMPLETE_HEADER = "X-Scan-Complete";
 
-  /** One page of the peer's records in a key range after {@code after} ({@code /internal/scan}). */
+  /**
+   * One page of the peer's records in a key range after {@code after} ({@code /internal/scan}). A
+   * page is heavier than a point read (up to 4 MiB), so it may take half of REQUEST_TIMEOUT when
+   * that is longer than PEER_TIMEOUT.
+   */
   public Future<io.distributedsqlite.storage.ScanPage> scan(int peer, io.distributedsqlite.storage.KeyRange range,
       String after, int limit, boolean values) {
     io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject()
         .put("start", range.start()).put("end", range.end()).put("after", after).put("limit", limit).put("values", values);
     return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/scan")
+        .timeout(Math.max(timeoutMs, config.requestTimeout().toMillis() / 2))
         .putHeader("content-type", "application/json")
         .sendBuffer(body.toBuffer())
         .compose(res -> {
