@@ -19,7 +19,7 @@ final class AdminRoutes {
 
   AdminRoutes(Vertx vertx, NodeServices services) {
     this.services = services;
-    this.backups = new Backups(vertx, services.config().dataDir(), services.config().backupDir(), NodeName.of(services.config()));
+    this.backups = new Backups(vertx, services.config().dataDir(), services.config().backupDir(), services.config().nodeName());
   }
 
   void mount(Router router) {
@@ -31,7 +31,7 @@ final class AdminRoutes {
 
   private void backup(RoutingContext ctx) {
     backups.take().onSuccess(info -> Responses.json(ctx, 200, json(info).put("took_ms", info.tookMs())
-            .put("node_id", NodeName.of(services.config()))))
+            .put("node_id", services.config().nodeName())))
         .onFailure(t -> Responses.error(ctx, 500, "backup_failed", "the backup could not be taken: " + t.getMessage()));
   }
 
@@ -39,7 +39,7 @@ final class AdminRoutes {
     backups.list().onSuccess(list -> {
       JsonArray items = new JsonArray();
       list.forEach(i -> items.add(json(i)));
-      Responses.json(ctx, 200, new JsonObject().put("node_id", NodeName.of(services.config()))
+      Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeName())
           .put("dir", services.config().backupDir().toString()).put("backups", items));
     }).onFailure(t -> Responses.fail(ctx, t));
   }

@@ -92,7 +92,7 @@ final class BatchRoutes {
     }
     StringBuilder sb = new StringBuilder(results.length() + 160);
     sb.append("{\"status\":\"").append(met == reqs.size() ? "success" : "partial").append("\",")
-        .append(NodeName.field(config))
+        .append(Json.nodeIdField(config.nodeName()))
         .append(",\"consistency\":\"").append(w.wireName()).append('"')
         .append(",\"ops\":").append(reqs.size()).append(",\"met\":").append(met)
         .append(",\"results\":[").append(results).append("]}");

@@ -169,7 +169,7 @@ final class ScanRoutes {
     } else {
       sb.append('"').append(encodeCursor(out.cursor())).append('"');
     }
-    sb.append(',').append(NodeName.field(config))
+    sb.append(',').append(Json.nodeIdField(config.nodeName()))
         .append(",\"consistency\":{\"level\":\"").append(out.level().wireName())
         .append("\",\"asked\":").append(out.asked())
         .append(",\"answered\":").append(out.answered())
