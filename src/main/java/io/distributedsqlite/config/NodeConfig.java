@@ -140,7 +140,7 @@ public record NodeConfig(
         r.duration("IDLE_TIMEOUT", "60s"),
         r.duration("SHUTDOWN_TIMEOUT", "20s"),
         r.intIn("BATCH_MAX", 1000, 1, 100_000),
-        r.intIn("BATCH_MAX_BYTES", 16 << 20, 1024, 1 << 30),
+        r.intIn("BATCH_MAX_BYTES", 8 << 20, 1024, 1 << 30),
         Path.of(r.string("BACKUP_DIR", Path.of(r.string("DATA_DIR", "./data")).resolve("backups").toString())),
         r.optional("RESTORE_FROM").map(Path::of));
   }
