@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 
-export const ENDPOINTS = ['/set', '/get', '/delete', '/health', '/ready', '/metrics', '/cluster', '/internal/get'];
+export const ENDPOINTS = ['/set', '/get', '/delete', '/scan', '/batch', '/health', '/ready', '/metrics', '/cluster', '/internal/get'];
 const K6_MODULES = ['k6', 'k6/http', 'k6/execution', 'k6/metrics', 'k6/data', 'k6/encoding', 'k6/crypto'];
 const EXECUTORS = ['shared-iterations', 'per-vu-iterations', 'constant-vus', 'ramping-vus',
   'constant-arrival-rate', 'ramping-arrival-rate', 'externally-controlled'];

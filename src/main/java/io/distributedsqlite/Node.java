@@ -11,6 +11,7 @@ import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
+import io.distributedsqlite.storage.Backups;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
@@ -81,6 +82,9 @@ public final class Node {
     RecordCache cache = new RecordCache(config.readCacheBytes());
     registerCacheMetrics(registry, cache);
     return vertx.executeBlocking(() -> {
+      if (config.restoreFrom().isPresent() && Backups.restoreIfEmpty(config.restoreFrom().get(), config.dataDir())) {
+        log.info("restored {} from the snapshot {}; anti-entropy brings it up to date", config.dataDir(), config.restoreFrom().get());
+      }
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes(),
           config.sqliteCacheKib());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());

@@ -78,6 +78,42 @@ public final class PeerClient {
         });
   }
 
+  /** Header of {@code /internal/scan} answers: whether the page reaches the end of the range. */
+  public static final String SCAN_COMPLETE_HEADER = "X-Scan-Complete";
+
+  /**
+   * One page of the peer's records in a key range after {@code after} ({@code /internal/scan}). A
+   * page is heavier than a point read (up to 4 MiB), so it may take half of REQUEST_TIMEOUT when
+   * that is longer than PEER_TIMEOUT.
+   */
+  public Future<io.distributedsqlite.storage.ScanPage> scan(int peer, io.distributedsqlite.storage.KeyRange range,
+      String after, int limit, boolean values) {
+    io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject()
+        .put("start", range.start()).put("end", range.end()).put("after", after).put("limit", limit).put("values", values);
+    return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/scan")
+        .timeout(Math.max(timeoutMs, config.requestTimeout().toMillis() / 2))
+        .putHeader("content-type", "application/json")
+        .sendBuffer(body.toBuffer())
+        .compose(res -> {
+          if (res.statusCode() != 200) {
+            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/scan");
+          }
+          try {
+            List<Record> records = RecordJson.decodeList(res.body().getBytes(), Integer.MAX_VALUE);
+            if (!values) {
+              records.replaceAll(r -> r.tombstone() ? r : new Record(r.key(), null, r.version(), false, r.expiresAt()));
+            }
+            boolean complete = "true".equals(res.getHeader(SCAN_COMPLETE_HEADER));
+            if (!complete && records.isEmpty()) {
+              return Future.failedFuture("peer " + peer + " sent an empty page that is not complete");
+            }
+            return Future.succeededFuture(new io.distributedsqlite.storage.ScanPage(records, complete));
+          } catch (BadRequest e) {
+            return Future.failedFuture("peer " + peer + " sent unreadable records: " + e.getMessage());
+          }
+        });
+  }
+
   public Future<Void> ping(int peer, long timeout) {
     return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping").timeout(timeout).send()
         .compose(res -> res.statusCode() == 200 ? Future.succeededFuture()

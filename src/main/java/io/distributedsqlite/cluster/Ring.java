@@ -82,6 +82,15 @@ public final class Ring {
     return false;
   }
 
+  /** The preference list of every token range of the ring (one per virtual node, in ring order). */
+  public int[][] rangeReplicas() {
+    int[][] out = new int[tokens.length][];
+    for (int i = 0; i < tokens.length; i++) {
+      out[i] = replicasForHash(tokens[i]);
+    }
+    return out;
+  }
+
   /** Share of the token space each node is a replica of, divided by RF (sums to 1). */
   public double[] ownership() {
     double[] share = new double[nodeCount];

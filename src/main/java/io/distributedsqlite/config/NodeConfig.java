@@ -56,7 +56,11 @@ public record NodeConfig(
     Optional<Tls> tls,
     Duration requestTimeout,
     Duration idleTimeout,
-    Duration shutdownTimeout) {
+    Duration shutdownTimeout,
+    int batchMax,
+    int batchMaxBytes,
+    Path backupDir,
+    Optional<Path> restoreFrom) {
 
   public static final int MAX_KEY_BYTES = 1024;
   private static final Pattern ORDINAL = Pattern.compile("(?:.+-)?(\\d{1,6})");
@@ -141,7 +145,11 @@ public record NodeConfig(
             r.bool("PEER_MTLS", false)),
         r.duration("REQUEST_TIMEOUT", "10s"),
         r.duration("IDLE_TIMEOUT", "60s"),
-        r.duration("SHUTDOWN_TIMEOUT", "20s"));
+        r.duration("SHUTDOWN_TIMEOUT", "20s"),
+        r.intIn("BATCH_MAX", 1000, 1, 100_000),
+        r.intIn("BATCH_MAX_BYTES", 8 << 20, 1024, 1 << 30),
+        Path.of(r.string("BACKUP_DIR", Path.of(r.string("DATA_DIR", "./data")).resolve("backups").toString())),
+        r.optional("RESTORE_FROM").map(Path::of));
   }
 
   /** Reads and validates single variables; each failure names the variable and the value. */

@@ -2,7 +2,9 @@ package io.distributedsqlite.http;
 
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.ScanPlan;
 import io.distributedsqlite.read.ReadCoordinator;
+import io.distributedsqlite.read.ScanCoordinator;
 import io.distributedsqlite.replication.WriteCoordinator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -48,14 +50,20 @@ public final class HttpVerticle extends VerticleBase {
     WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.clock(), peers, services.registry());
     ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry(),
         services.health()::answersReads);
+    ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), new ScanPlan(services.ring()), services.reader(), peers,
+        () -> !services.health().answersReads(), services.registry());
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
       writes.peerStatus(m.body());
       reads.peerStatus(m.body());
+      scans.peerStatus(m.body());
     });
     ClientRoutes client = new ClientRoutes(services.config(), writes, reads);
     client.mount(router);
     new InternalRoutes(vertx, services, client).mount(router);
     new OpsRoutes(vertx, services).mount(router);
+    new ScanRoutes(services, scans).mount(router);
+    new BatchRoutes(services.config(), writes).mount(router);
+    new AdminRoutes(vertx, services).mount(router);
     router.errorHandler(404, ctx -> Responses.error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + safePath(ctx)));
     router.errorHandler(405, ctx -> Responses.error(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + safePath(ctx)));
     router.errorHandler(400, ctx -> Responses.error(ctx, 400, "bad_request", "the request could not be read"));

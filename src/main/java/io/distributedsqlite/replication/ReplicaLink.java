@@ -29,6 +29,10 @@ final class ReplicaLink {
   private final Supplier<Throwable> queueFull;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private int inFlight;
+  /** While held, records queue without leaving; see {@link #hold()}. */
+  private boolean held;
+  /** Records queued during the last hold, to leave together in one batch beyond {@link #MAX_BATCH}. */
+  private int heldBatch;
 
   /** At most {@code maxQueued} records wait; beyond that {@link #send} fails at once with {@code queueFull}. */
   ReplicaLink(Function<List<Record>, Future<?>> apply, int maxQueued, Supplier<Throwable> queueFull) {
@@ -47,6 +51,21 @@ final class ReplicaLink {
     return p.future();
   }
 
+  /**
+   * Holds the records sent from now on until {@link #release()}, which sends them together: the
+   * ops of one client batch reach this replica in one request (one transaction there), up to
+   * {@link #MAX_BATCH_WEIGHT} bytes per request, instead of trickling out as single records.
+   */
+  void hold() {
+    held = true;
+  }
+
+  void release() {
+    held = false;
+    heldBatch = queue.size();
+    pump();
+  }
+
   /** Fails everything queued, e.g. when the peer is seen down; callers hint those writes. */
   void failQueued(String reason) {
     while (!queue.isEmpty()) {
@@ -55,11 +74,13 @@ final class ReplicaLink {
   }
 
   private void pump() {
-    while (inFlight < MAX_IN_FLIGHT && !queue.isEmpty()) {
+    while (!held && inFlight < MAX_IN_FLIGHT && !queue.isEmpty()) {
+      int maxCount = Math.max(MAX_BATCH, heldBatch);
+      heldBatch = 0;
       List<Pending> batch = new ArrayList<>();
       List<Record> records = new ArrayList<>();
       int weight = 0;
-      while (!queue.isEmpty() && batch.size() < MAX_BATCH && (batch.isEmpty() || weight + queue.peek().record().weight() <= MAX_BATCH_WEIGHT)) {
+      while (!queue.isEmpty() && batch.size() < maxCount && (batch.isEmpty() || weight + queue.peek().record().weight() <= MAX_BATCH_WEIGHT)) {
         Pending p = queue.poll();
         batch.add(p);
         records.add(p.record());

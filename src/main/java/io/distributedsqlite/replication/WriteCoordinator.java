@@ -114,6 +114,29 @@ public final class WriteCoordinator {
     return answer.future();
   }
 
+  /**
+   * Coordinates each request exactly as {@link #write} does, at its own level, and sends every
+   * replica its share of the records together (one request to each peer, one command to the
+   * local storage worker, within the link's byte bound). Not atomic across keys: each write
+   * succeeds or fails on its own. The outcomes are in the order of the requests.
+   */
+  public List<Future<WriteOutcome>> writeAll(List<WriteRequest> reqs) {
+    for (ReplicaLink link : links) {
+      link.hold();
+    }
+    List<Future<WriteOutcome>> out = new java.util.ArrayList<>(reqs.size());
+    try {
+      for (WriteRequest req : reqs) {
+        out.add(write(req));
+      }
+    } finally {
+      for (ReplicaLink link : links) {
+        link.release();
+      }
+    }
+    return out;
+  }
+
   private Future<Void> applyLocally(Record record, AckCounter acks) {
     return links[config.nodeId()].send(record)
         .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));

@@ -165,6 +165,57 @@ public final class RecordReader implements AutoCloseable {
     });
   }
 
+  /**
+   * Up to {@code limit} of this node's records in {@code range} after the key {@code after} (null:
+   * from the range's start), in key order, tombstones and expired records included, through the
+   * primary-key index. With {@code values} false the values are not read (records carry none).
+   * With values, the page also stops before the record that would take it past {@code maxBytes}
+   * (always at least one record), so a page of large values stays bounded.
+   */
+  public Future<ScanPage> scan(KeyRange range, String after, int limit, boolean values, int maxBytes) {
+    StringBuilder where = new StringBuilder();
+    List<Object> args = new ArrayList<>(4);
+    if (after != null) {
+      where.append("key > ?");
+      args.add(after);
+    } else if (range.start() != null) {
+      where.append("key >= ?");
+      args.add(range.start());
+    }
+    if (range.end() != null) {
+      where.append(where.length() == 0 ? "" : " AND ").append("key < ?");
+      args.add(range.end());
+    }
+    String filter = where.length() == 0 ? "" : " WHERE " + where;
+    args.add(limit);
+    String sql;
+    if (values) {
+      // keep = whether the bytes before this row are still under maxBytes; rows past the bound
+      // come back without their value, only to tell that the page was cut.
+      sql = "SELECT key, CASE WHEN keep THEN value END, hlc, node, tombstone, expires_at, keep FROM ("
+          + "SELECT key, value, hlc, node, tombstone, expires_at, "
+          + "(sum(w) OVER (ORDER BY key ROWS UNBOUNDED PRECEDING) - w) < ? AS keep FROM ("
+          + "SELECT key, value, hlc, node, tombstone, expires_at, 64 + length(key) + coalesce(length(CAST(value AS BLOB)), 0) AS w "
+          + "FROM kv" + filter + " ORDER BY key LIMIT ?)) ORDER BY key";
+      args.add(0, maxBytes); // its placeholder comes first in the text
+    } else {
+      sql = "SELECT key, NULL, hlc, node, tombstone, expires_at, 1 FROM kv" + filter + " ORDER BY key LIMIT ?";
+    }
+    return pool.preparedQuery(sql).execute(Tuple.wrap(args)).map(rows -> {
+      List<Record> out = new ArrayList<>(rows.size());
+      boolean cut = false;
+      for (Row row : rows) {
+        if (row.getLong(6) == 0) {
+          cut = true;
+          break;
+        }
+        boolean tombstone = row.getLong(4) != 0;
+        out.add(new Record(row.getString(0), tombstone ? null : row.getString(1), version(row, 2), tombstone, row.getLong(5)));
+      }
+      return new ScanPage(out, !cut && rows.size() < limit);
+    });
+  }
+
   private static String placeholders(int n) {
     return "?,".repeat(n - 1) + "?";
   }

@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Test;
  */
 class K6ScriptsTest {
   static final Set<String> ENDPOINTS =
-      Set.of("/set", "/get", "/delete", "/health", "/ready", "/metrics", "/cluster", "/internal/get");
-  static final List<String> SCRIPTS = List.of("write-heavy.js", "read-heavy.js", "mixed.js");
+      Set.of("/set", "/get", "/delete", "/scan", "/batch", "/health", "/ready", "/metrics", "/cluster", "/internal/get");
+  static final List<String> SCRIPTS = List.of("write-heavy.js", "read-heavy.js", "mixed.js", "scan-batch.js");
   static final Path DIR = Path.of("load-tests");
 
   /** A path literal: after a quote or the end of a ${...}, up to a quote or a query. */
