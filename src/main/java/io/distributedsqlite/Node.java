@@ -1,6 +1,7 @@
 package io.distributedsqlite;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
+import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
@@ -10,6 +11,7 @@ import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
@@ -76,14 +78,20 @@ public final class Node {
     return vertx.executeBlocking(() -> {
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes(),
           config.sqliteCacheKib());
-      HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
+      HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater(), config::wallMillis, config.futureCapMillis());
+      if (clock.aheadOfWallMillis() > clock.futureCapMillis()) {
+        log.error("the persisted clock high-water mark is {} ahead of this node's wall clock: it once ran ahead. Not ready and "
+            + "refusing to coordinate writes until the wall clock catches up (stamps never go backwards, and peers refuse "
+            + "stamps that far ahead); it still serves reads and replicates. If the wall clock is right now, see README "
+            + "\"Clocks\"", java.time.Duration.ofMillis(clock.aheadOfWallMillis()));
+      }
       store.forEachVersion(r -> digests.changed(null, r));
       long lastAlive = store.lastAlive();
-      boolean stale = lastAlive > 0 && System.currentTimeMillis() - lastAlive > config.tombstoneGrace().toMillis();
+      boolean stale = lastAlive > 0 && config.wallMillis() - lastAlive > config.tombstoneGrace().toMillis();
       if (stale) {
         log.error("this node was last alive {} ago, longer than TOMBSTONE_GRACE={}: deletes it missed may have been "
             + "purged elsewhere, so it serves no repair data and is not ready; wipe {} and restart it to rebuild",
-            java.time.Duration.ofMillis(System.currentTimeMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
+            java.time.Duration.ofMillis(config.wallMillis() - lastAlive), config.tombstoneGrace(), config.dataDir());
       }
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
       return new Opened(store, clock, stale);
@@ -93,10 +101,12 @@ public final class Node {
             digests.changed(previous, current);
             cache.changed(previous, current);
           }, registry, health::storageFailing);
-      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), opened.stale());
+      ClockOffsets offsets = new ClockOffsets(config.nodeId(), config.clusterSize(), config.maxClockOffset().toMillis(),
+          opened.clock(), health::clockProblem);
+      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets, opened.stale());
       health.stale(opened.stale());
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, offsets), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, opened.stale()), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
@@ -155,7 +165,7 @@ public final class Node {
   }
 
   static void registerCodecs(Vertx vertx) {
-    for (Class<?> type : List.of(PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
+    for (Class<?> type : List.of(PeerStatus.class, ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
         StorageCommand.DropStrays.class)) {
       LocalCodec.register(vertx, type);

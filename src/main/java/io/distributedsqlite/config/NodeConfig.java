@@ -56,9 +56,30 @@ public record NodeConfig(
     Optional<Tls> tls,
     Duration requestTimeout,
     Duration idleTimeout,
-    Duration shutdownTimeout) {
+    Duration shutdownTimeout,
+    Duration maxClockOffset,
+    Duration testOnlyClockOffset) {
 
   public static final int MAX_KEY_BYTES = 1024;
+  /** TEST_ONLY_CLOCK_OFFSET may shift the wall clock by at most this much either way. */
+  static final Duration MAX_TEST_CLOCK_OFFSET = Duration.ofDays(365);
+
+  /**
+   * This node's wall clock in epoch milliseconds: every wall-clock read of the node goes through
+   * here, so the test-only offset (TEST_ONLY_CLOCK_OFFSET, zero in production) skews all of them.
+   */
+  public long wallMillis() {
+    return System.currentTimeMillis() + testOnlyClockOffset.toMillis();
+  }
+
+  /**
+   * The future cap: a record stamped further ahead of this node's wall clock than this is refused.
+   * Twice MAX_CLOCK_OFFSET: two clocks each within MAX_CLOCK_OFFSET of the cluster may be that far
+   * apart, and a hybrid clock never runs ahead of the fastest wall clock it has heard from.
+   */
+  public long futureCapMillis() {
+    return 2 * maxClockOffset.toMillis();
+  }
   private static final Pattern ORDINAL = Pattern.compile("(?:.+-)?(\\d{1,6})");
   private static final Pattern PEER = Pattern.compile("(\\d{1,6})=([^:=,\\s]+):(\\d{1,5})");
 
@@ -134,7 +155,9 @@ public record NodeConfig(
             r.bool("PEER_MTLS", false)),
         r.duration("REQUEST_TIMEOUT", "10s"),
         r.duration("IDLE_TIMEOUT", "60s"),
-        r.duration("SHUTDOWN_TIMEOUT", "20s"));
+        r.duration("SHUTDOWN_TIMEOUT", "20s"),
+        r.duration("MAX_CLOCK_OFFSET", "500ms"),
+        r.signedDuration("TEST_ONLY_CLOCK_OFFSET", MAX_TEST_CLOCK_OFFSET));
   }
 
   /** Reads and validates single variables; each failure names the variable and the value. */
@@ -206,6 +229,22 @@ public record NodeConfig(
           throw new ConfigException(name + "=" + v + " must be greater than zero");
         }
         return d;
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name + ": " + e.getMessage());
+      }
+    }
+
+    /** A duration with an optional sign ({@code -1500ms}, {@code +2h}); zero when unset. */
+    Duration signedDuration(String name, Duration maxMagnitude) {
+      String v = string(name, "0ms");
+      boolean negative = v.startsWith("-");
+      String magnitude = v.startsWith("-") || v.startsWith("+") ? v.substring(1) : v;
+      try {
+        Duration d = Durations.parse(magnitude);
+        if (d.compareTo(maxMagnitude) > 0) {
+          throw new ConfigException(name + "=" + v + " is beyond " + maxMagnitude.toDays() + " days either way");
+        }
+        return negative ? d.negated() : d;
       } catch (IllegalArgumentException e) {
         throw new ConfigException(name + ": " + e.getMessage());
       }

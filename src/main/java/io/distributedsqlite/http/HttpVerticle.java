@@ -43,8 +43,8 @@ public final class HttpVerticle extends VerticleBase {
     });
     // The coordinators live on this instance's event loop, beside the requests they serve.
     peers = new PeerClient(vertx, services.config());
-    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.clock(), peers, services.registry());
-    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry());
+    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, services.registry());
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.clock(), services.registry());
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
       writes.peerStatus(m.body());
       reads.peerStatus(m.body());

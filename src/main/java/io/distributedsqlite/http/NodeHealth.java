@@ -11,6 +11,12 @@ public final class NodeHealth {
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean storageFailing = new AtomicBoolean();
   private final AtomicBoolean stale = new AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicReference<String> clockProblem = new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** Why this node's clock is unfit to stamp writes (too far off the cluster, or behind its high-water mark), or null. */
+  public void clockProblem(String problem) {
+    clockProblem.set(problem);
+  }
 
   /** Down longer than TOMBSTONE_GRACE: not ready until wiped. */
   public void stale(boolean isStale) {
@@ -30,7 +36,7 @@ public final class NodeHealth {
   }
 
   public boolean ready() {
-    return started.get() && !draining.get() && !storageFailing.get() && !stale.get();
+    return started.get() && !draining.get() && !storageFailing.get() && !stale.get() && clockProblem.get() == null;
   }
 
   public String reason() {
@@ -42,6 +48,10 @@ public final class NodeHealth {
     }
     if (stale.get()) {
       return "down longer than TOMBSTONE_GRACE: wipe DATA_DIR and restart";
+    }
+    String clock = clockProblem.get();
+    if (clock != null) {
+      return "clock_offset: " + clock;
     }
     return storageFailing.get() ? "storage is refusing writes" : "ready";
   }

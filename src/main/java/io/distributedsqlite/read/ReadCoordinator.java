@@ -4,6 +4,7 @@ import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
@@ -39,10 +40,12 @@ public final class ReadCoordinator {
   private final boolean[] up;
   private final ReadBatcher[] batchers;
   private final Counter repairs;
+  private final HybridLogicalClock clock;
 
   public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
-      MeterRegistry registry) {
+      HybridLogicalClock clock, MeterRegistry registry) {
     this.vertx = vertx;
+    this.clock = clock;
     this.config = config;
     this.ring = ring;
     this.client = client;
@@ -154,6 +157,10 @@ public final class ReadCoordinator {
     private void settled(int idx, boolean ok, Record record) {
       pending--;
       if (ok) {
+        if (record != null) {
+          // Every version a node sees moves its clock (one beyond the future cap does not).
+          clock.observe(record.version());
+        }
         answered[idx] = true;
         records[idx] = record;
         answers++;
@@ -214,10 +221,17 @@ public final class ReadCoordinator {
           continue;
         }
         repairs.increment();
+        // A replica that holds an even newer version (written meanwhile) or refuses the record as
+        // stamped beyond its future cap says so; repair moves on either way, the clock moves past a
+        // newer version.
         if (order[i] == config.nodeId()) {
           vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(newest)));
         } else {
-          client.apply(order[i], List.of(newest));
+          client.apply(order[i], List.of(newest)).onSuccess(result -> {
+            if (result.get(0).winner() != null) {
+              clock.observe(result.get(0).winner());
+            }
+          });
         }
       }
     }

@@ -77,7 +77,7 @@ class DigestIndexPropertyTest {
         LocalCodec.register(vertx, type);
       }
       SqliteStore store = SqliteStore.open(dataDir, "NORMAL");
-      HybridLogicalClock clock = new HybridLogicalClock(self, 0);
+      HybridLogicalClock clock = new HybridLogicalClock(self, 0, System::currentTimeMillis, 1_000);
       StorageVerticle storage = new StorageVerticle(store, clock, 100, 100_000, 1000, incremental, new SimpleMeterRegistry());
       vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
 
