@@ -86,6 +86,13 @@ public final class ProcessCluster implements AutoCloseable {
     nodes[i].restart(START_TIMEOUT);
   }
 
+  /** Restarts node {@code i} (stopped first if running) with its environment changed, see {@link NodeProcess#withEnv}. */
+  public void restartWith(int i, Map<String, String> set, java.util.Set<String> unset) {
+    nodes[i].close();
+    nodes[i] = nodes[i].withEnv(set, unset);
+    nodes[i].restart(START_TIMEOUT);
+  }
+
   /**
    * Waits until {@code observer}'s failure detector ({@code GET /cluster}) sees {@code peer} in
    * {@code state} ("up" or "down"); returns whether it did within the timeout.
