@@ -30,16 +30,19 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Skewed clocks on real node processes. A node's clock is set either by libfaketime (Debian's
- * {@code libfaketime}, preloaded into the node's JVM with the monotonic clock left alone), when it
- * is installed, or else by the test-only setting TEST_ONLY_CLOCK_OFFSET, which shifts every
- * wall-clock read of the node. The lagging-node rounds always use the setting; the node two hours
- * ahead uses libfaketime where it is installed (CI installs it).
+ * Skewed clocks on real node processes. A node's clock is set by the test-only setting
+ * TEST_ONLY_CLOCK_OFFSET, which shifts every wall-clock read of the node, or by libfaketime
+ * (Debian's {@code libfaketime}, preloaded into the node's JVM with the monotonic clock left
+ * alone). The high-water scenario runs its clock-ahead phase under libfaketime where it is
+ * installed (CI installs it); a JVM under libfaketime starts several times slower here, so the
+ * multi-node scenarios use the setting.
  */
 class ClockSkewIT {
   static final Path FAKETIME = Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1");
   private static final Map<String, String> ENV = Map.of("ANTI_ENTROPY_INTERVAL", "1h", "PROBE_FAILURES", "5");
   private static final Duration WAIT = Duration.ofSeconds(30);
+  /** What {@link #skewedClock} sets, removed to restart a node on the right time. */
+  private static final Set<String> UNSKEWED = Set.of("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "TEST_ONLY_CLOCK_OFFSET");
 
   private final ClusterHttp http = new ClusterHttp();
   private Path dir;
@@ -168,7 +171,7 @@ class ClockSkewIT {
   }
 
   /**
-   * One node's clock two hours ahead (libfaketime where installed): it never coordinates a write
+   * One node's clock two hours ahead: it never coordinates a write
    * (503 clock_offset) and is not ready; no replica ever holds a record stamped in the future; a
    * batch with one future record applies the others; writes through the other nodes win; once it
    * restarts on the right time it is ready and serves writes again.
@@ -176,8 +179,7 @@ class ClockSkewIT {
   @Test
   void nodeTwoHoursAheadRefusesToCoordinateUntilItsClockIsFixed() {
     long twoHours = Duration.ofHours(2).toSeconds();
-    Map<String, String> skew = skewedClock(twoHours, true);
-    cluster = ProcessCluster.start(3, 3, dir, ENV, Map.of(2, skew));
+    cluster = ProcessCluster.start(3, 3, dir, ENV, Map.of(2, skewedClock(twoHours, false)));
 
     assertTrue(poll(WAIT, () -> {
       Response r = http.get(url(2, "/ready"));
@@ -236,8 +238,7 @@ class ClockSkewIT {
         () -> "a refused stamp never moves the clock: " + write);
 
     // Restarted on the right time, node 2 is ready and its writes win over earlier ones.
-    Set<String> unset = Set.of("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "TEST_ONLY_CLOCK_OFFSET");
-    cluster.restartWith(2, Map.of(), unset);
+    cluster.restartWith(2, Map.of(), UNSKEWED);
     assertTrue(poll(WAIT, () -> http.get(url(2, "/ready")).status() == 200), () -> "node 2 after the fix: " + http.get(url(2, "/ready")));
     for (int i = 0; i < 5; i++) {
       int key = i;
@@ -249,21 +250,20 @@ class ClockSkewIT {
 
   /**
    * A persisted high-water mark ahead of the wall clock (a one-node cluster, exempt from the
-   * offset check, wrote while its clock ran 20 s ahead): restarted on the right time, the node is
+   * offset check, wrote while its clock ran 30 s ahead, through libfaketime where installed):
+   * restarted on the right time, the node is
    * not ready and refuses writes instead of stamping versions its peers would refuse or going
    * backwards; it still serves reads, and once its wall clock has caught up it serves writes
    * again by itself, stamped after the old ones.
    */
   @Test
   void highWaterMarkAheadOfTheClockBlocksWritesUntilTheClockCatchesUp() {
-    Map<String, String> env = new HashMap<>(ENV);
-    env.put("TEST_ONLY_CLOCK_OFFSET", "+20s");
-    cluster = ProcessCluster.start(1, 1, dir, env);
+    cluster = ProcessCluster.start(1, 1, dir, ENV, Map.of(0, skewedClock(30, true)));
     Response first = set(0, "hw", "ahead", "one");
     assertEquals(200, first.status(), first::toString);
     Version old = Version.parse(first.json().getString("version"));
 
-    cluster.restartWith(0, Map.of(), Set.of("TEST_ONLY_CLOCK_OFFSET"));
+    cluster.restartWith(0, Map.of(), UNSKEWED);
     Response ready = http.get(url(0, "/ready"));
     assertEquals(503, ready.status(), ready::toString);
     assertTrue(ready.json().getString("reason").contains("high-water"), ready::toString);

@@ -13,7 +13,8 @@ import java.util.Map;
  * parallel. Closing kills every process still running (only the ones this cluster started).
  */
 public final class ProcessCluster implements AutoCloseable {
-  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  /** Generous: a node JVM under libfaketime, or on a machine shared with other builds, starts slowly. */
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(150);
 
   private final NodeProcess[] nodes;
   private final ClusterHttp http = new ClusterHttp();
