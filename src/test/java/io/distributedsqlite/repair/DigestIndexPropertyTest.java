@@ -73,7 +73,7 @@ class DigestIndexPropertyTest {
     DigestIndex incremental = new DigestIndex(self, ring);
     Vertx vertx = Vertx.vertx();
     try {
-      for (Class<?> type : List.of(StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
+      for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
         LocalCodec.register(vertx, type);
       }
       SqliteStore store = SqliteStore.open(dataDir, "NORMAL");

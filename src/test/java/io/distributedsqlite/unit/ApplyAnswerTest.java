@@ -18,7 +18,7 @@ class ApplyAnswerTest {
   void perRecordOutcomesSurviveTheWire() {
     ApplyResult result = new ApplyResult(List.of(Outcome.APPLIED, Outcome.supersededBy(Version.of(1_800_000_000_123L, 4, 2)),
         Outcome.REFUSED_FUTURE, Outcome.APPLIED));
-    String wire = ApplyAnswer.encode(result, 1);
+    String wire = ApplyAnswer.encode(result, "\"node_id\":\"1\"");
     JsonObject json = new JsonObject(wire);
     assertEquals(2, json.getInteger("applied"));
     assertEquals(result, ApplyAnswer.decode(wire.getBytes(StandardCharsets.UTF_8), 4));
@@ -26,8 +26,8 @@ class ApplyAnswerTest {
 
   @Test
   void anAnswerWithoutDetailsMeansEveryRecordApplied() {
-    String plain = ApplyAnswer.encode(ApplyResult.allApplied(3), 0);
-    assertEquals("{\"status\":\"applied\",\"applied\":3,\"node_id\":0}", plain, "the all-applied answer stays as small as before");
+    String plain = ApplyAnswer.encode(ApplyResult.allApplied(3), "\"node_id\":\"0\"");
+    assertEquals("{\"status\":\"applied\",\"applied\":3,\"node_id\":\"0\"}", plain, "the all-applied answer stays as small as before");
     assertEquals(ApplyResult.allApplied(3), ApplyAnswer.decode(plain.getBytes(StandardCharsets.UTF_8), 3));
   }
 

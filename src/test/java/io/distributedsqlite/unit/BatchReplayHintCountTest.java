@@ -36,11 +36,11 @@ class BatchReplayHintCountTest {
     Vertx vertx = Vertx.vertx();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try {
-      for (Class<?> type : List.of(StorageCommand.Apply.class, StorageCommand.StoreHints.class)) {
+      for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class)) {
         LocalCodec.register(vertx, type);
       }
       SqliteStore store = SqliteStore.open(dir, "FULL");
-      StorageVerticle storage = new StorageVerticle(store, new HybridLogicalClock(0, 0), 5_000, 100_000, 1,
+      StorageVerticle storage = new StorageVerticle(store, new HybridLogicalClock(0, 0, System::currentTimeMillis, 1_000), 5_000, 100_000, 1,
           (previous, current) -> {}, registry);
       vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
 
