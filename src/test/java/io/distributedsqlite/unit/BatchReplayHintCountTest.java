@@ -55,7 +55,8 @@ class BatchReplayHintCountTest {
           List.of(Record.write("h1", "1", v, 0), Record.write("h2", "2", v, 0)))).map(m -> m.body());
       Future<Object> bad = vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(
           List.of(Record.write("bad", "{not json", v, 0)))).map(m -> m.body());
-      assertEquals(2_000, first.await(30, TimeUnit.SECONDS));
+      assertEquals(2_000, ((io.distributedsqlite.storage.ApplyResult) first.await(30, TimeUnit.SECONDS))
+          .count(io.distributedsqlite.storage.ApplyResult.Kind.APPLIED));
       assertEquals(1, hints.await(30, TimeUnit.SECONDS), "HINT_MAX_PER_PEER=1: one of the two hints is kept");
       assertTrue(bad.transform(ar -> Future.succeededFuture(ar.failed())).await(30, TimeUnit.SECONDS),
           "the malformed value fails alone");
