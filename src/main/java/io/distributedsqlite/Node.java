@@ -1,6 +1,7 @@
 package io.distributedsqlite;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
+import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.InTouchRule;
 import io.distributedsqlite.cluster.MembershipVerticle;
@@ -12,6 +13,7 @@ import io.distributedsqlite.http.HttpVerticle;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
 import io.distributedsqlite.storage.Backups;
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
@@ -87,7 +89,13 @@ public final class Node {
       }
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes(),
           config.sqliteCacheKib());
-      HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater());
+      HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater(), config::wallMillis, config.futureCapMillis());
+      if (clock.aheadOfWallMillis() > clock.futureCapMillis()) {
+        log.error("the persisted clock high-water mark is {} ahead of this node's wall clock: it once ran ahead. Not ready and "
+            + "refusing to coordinate writes until the wall clock catches up (stamps never go backwards, and peers refuse "
+            + "stamps that far ahead); it still serves reads and replicates. If the wall clock is right now, see README "
+            + "\"Clocks\"", java.time.Duration.ofMillis(clock.aheadOfWallMillis()));
+      }
       store.forEachVersion(r -> digests.changed(null, r));
       decideStanding(store);
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
@@ -98,9 +106,11 @@ public final class Node {
             digests.changed(previous, current);
             cache.changed(previous, current);
           }, registry, health::storageFailing);
-      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock());
+      ClockOffsets offsets = new ClockOffsets(config.nodeId(), config.clusterSize(), config.maxClockOffset().toMillis(),
+          opened.clock(), health::clockProblem);
+      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets);
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
@@ -120,7 +130,7 @@ public final class Node {
    * peers to miss deletes from or rebuild from: always normal.
    */
   private void decideStanding(SqliteStore store) throws java.sql.SQLException {
-    long now = System.currentTimeMillis();
+    long now = config.wallMillis();
     InTouchRule.Stretches inTouch = InTouchRule.Stretches.parse(store.inTouch());
     String staleReason = store.staleReason();
     health.inTouch(inTouch);
@@ -187,7 +197,7 @@ public final class Node {
   }
 
   static void registerCodecs(Vertx vertx) {
-    for (Class<?> type : List.of(PeerStatus.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
+    for (Class<?> type : List.of(PeerStatus.class, ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
         StorageCommand.DropStrays.class, StorageCommand.PutMeta.class)) {
       LocalCodec.register(vertx, type);

@@ -89,7 +89,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   /** Version stamps older than this belong to tombstones past the grace period. */
   public static long graceHorizon(NodeConfig config) {
-    long millis = System.currentTimeMillis() - config.tombstoneGrace().toMillis();
+    long millis = config.wallMillis() - config.tombstoneGrace().toMillis();
     return Version.of(Math.max(0, millis), 0, 0).hlc();
   }
 
@@ -172,7 +172,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
       }
       (repairedSinceStart[p] ? repairedWith : down).add(p);
     }
-    long now = System.currentTimeMillis();
+    long now = config.wallMillis();
     if (!health.finishRebuild()) {
       return;
     }
@@ -213,7 +213,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     if (current != null) {
       return current;
     }
-    long start = System.currentTimeMillis();
+    long start = config.wallMillis();
     Round round = new Round(peer);
     Future<RepairReport> f = client.call(HttpMethod.GET, peer, "/internal/digests?peer=" + config.nodeId(), null)
         .compose(body -> {
@@ -230,7 +230,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
           return compareBuckets(round, differing, 0);
         })
         .map(v -> {
-          long now = System.currentTimeMillis();
+          long now = config.wallMillis();
           RepairReport r = new RepairReport(peer, KeyHash.BUCKETS, round.differing, round.sent, round.received, now - start, now);
           duration.record(now - start, TimeUnit.MILLISECONDS);
           last.put(peer, r);

@@ -48,6 +48,7 @@ public final class MembershipVerticle extends VerticleBase {
   private final Ring ring;
   private final RecordReader reader;
   private final MeterRegistry registry;
+  private final ClockOffsets offsets;
   private final boolean[] up;
   private final int[] misses;
   private final long[] lastSeen;
@@ -63,9 +64,11 @@ public final class MembershipVerticle extends VerticleBase {
   private PeerClient client;
   private Counter replayed;
 
-  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health) {
+  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health,
+      ClockOffsets offsets) {
     this.config = config;
     this.health = health;
+    this.offsets = offsets;
     this.ring = ring;
     this.reader = reader;
     this.registry = registry;
@@ -91,11 +94,21 @@ public final class MembershipVerticle extends VerticleBase {
             .description("Hints waiting for a replica").register(registry);
         Gauge.builder("dsqlite_peer_up", up, a -> a[id] ? 1 : 0).tag("peer", Integer.toString(id))
             .description("1 when the failure detector sees the peer up").register(registry);
+        Gauge.builder("dsqlite_clock_offset_seconds", offsets, o -> offsetSeconds(o.estimate(id), false)).tag("peer", Integer.toString(id))
+            .description("The peer's wall clock minus this node's, as measured by the probes (NaN before the first)").register(registry);
+        Gauge.builder("dsqlite_clock_offset_error_seconds", offsets, o -> offsetSeconds(o.estimate(id), true)).tag("peer", Integer.toString(id))
+            .description("Uncertainty of dsqlite_clock_offset_seconds: half the probe's round trip").register(registry);
       }
     }
-    lastSeen[config.nodeId()] = System.currentTimeMillis();
-    startedAt = System.currentTimeMillis();
+    Gauge.builder("dsqlite_clock_refusing_writes", offsets, o -> o.refusal() == null ? 0 : 1)
+        .description("1 while this node refuses to coordinate writes because of its clock (offset, unmeasured, or behind its high-water mark)")
+        .register(registry);
+    lastSeen[config.nodeId()] = config.wallMillis();
+    startedAt = config.wallMillis();
+    // Re-checks the clock against its high-water mark (a one-node cluster has no probes).
+    vertx.setPeriodic(1000, id -> offsets.evaluate());
     if (config.clusterSize() > 1) {
+      probeAll();
       vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
       vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());
       vertx.setPeriodic(60_000, id -> dropExpiredHints());
@@ -119,12 +132,20 @@ public final class MembershipVerticle extends VerticleBase {
         continue;
       }
       probing[id] = true;
-      client.ping(id, timeout).onComplete(ar -> {
+      long sentNanos = System.nanoTime();
+      long sentWall = config.wallMillis();
+      client.ping(id, timeout, sentWall).onComplete(ar -> {
         probing[id] = false;
         lastFailure[id] = ar.succeeded() ? null : String.valueOf(ar.cause().getMessage());
         if (ar.succeeded()) {
+          if (ar.result() != null) {
+            // The peer read its clock somewhere in the round trip: assume the middle, +/- half of it.
+            double rtt = (System.nanoTime() - sentNanos) / 1e6;
+            offsets.record(id, ar.result() - (sentWall + rtt / 2), rtt);
+            offsets.evaluate();
+          }
           misses[id] = 0;
-          lastSeen[id] = System.currentTimeMillis();
+          lastSeen[id] = config.wallMillis();
           if (!up[id]) {
             setUp(id, true);
           }
@@ -138,7 +159,7 @@ public final class MembershipVerticle extends VerticleBase {
 
   /** Records being in touch, starts a check when cut off too long, or runs the check. */
   private void keepStanding() {
-    long now = System.currentTimeMillis();
+    long now = config.wallMillis();
     Standing standing = health.standing();
     if (standing == Standing.STALE) {
       return;
@@ -238,7 +259,7 @@ public final class MembershipVerticle extends VerticleBase {
         }
       }
       long mine = health.inTouch().until();
-      long now = System.currentTimeMillis();
+      long now = config.wallMillis();
       long grace = config.tombstoneGrace().toMillis();
       switch (InTouchRule.verdict(mine, answers, config.clusterSize(), now, grace, slack(config))) {
         case STALE -> turnStale("last in touch with the cluster at " + Instant.ofEpochMilli(mine) + ", but "
@@ -311,7 +332,20 @@ public final class MembershipVerticle extends VerticleBase {
         ids.add(h.id());
       }
       return client.apply(peer, records)
-          .compose(n -> vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.DeleteHints(peer, ids)))
+          .compose(result -> {
+            // Refused records are dropped with the delivered ones: their stamps are beyond the
+            // peer's future cap and would be refused again. Winning versions move the clock.
+            for (int i = 0; i < result.size(); i++) {
+              if (result.get(i).winner() != null) {
+                offsets.clock().observe(result.get(i).winner());
+              }
+            }
+            int refused = result.count(io.distributedsqlite.storage.ApplyResult.Kind.REFUSED_FUTURE);
+            if (refused > 0) {
+              log.warn("peer {} refused {} hinted records stamped too far ahead of its clock; dropping them", peer, refused);
+            }
+            return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.DeleteHints(peer, ids));
+          })
           .compose(m -> {
             replayed.increment(ids.size());
             return replayBatch(peer);
@@ -330,7 +364,7 @@ public final class MembershipVerticle extends VerticleBase {
    * carry a value whose delete was purged); runs before every replay.
    */
   private Future<Void> dropHintsOutsideWindow(int peer) {
-    long before = System.currentTimeMillis() - config.hintWindow().toMillis();
+    long before = config.wallMillis() - config.hintWindow().toMillis();
     return vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropOldHints(peer, before))
         .map(m -> {
           if (m.body() > 0) {
@@ -338,6 +372,10 @@ public final class MembershipVerticle extends VerticleBase {
           }
           return (Void) null;
         });
+  }
+
+  private static double offsetSeconds(ClockOffsets.Estimate e, boolean error) {
+    return e == null ? Double.NaN : (error ? e.errorMillis() : e.offsetMillis()) / 1000.0;
   }
 
   private Future<JsonObject> info() {
@@ -353,9 +391,13 @@ public final class MembershipVerticle extends VerticleBase {
             .put("self", self)
             .put("state", self || up[id] ? "up" : "down")
             .put("down_reason", self || up[id] ? null : lastFailure[id])
-            .put("last_seen", self ? Instant.now().toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
+            .put("last_seen", self ? Instant.ofEpochMilli(config.wallMillis()).toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
             .put("hints_pending", counts.getOrDefault(id, 0L))
             .put("ownership", Math.round(share[id] * 10000) / 10000.0));
+        ClockOffsets.Estimate e = offsets.estimate(id);
+        nodes.getJsonObject(nodes.size() - 1)
+            .put("clock_offset_ms", e == null ? null : Math.round(e.offsetMillis() * 10) / 10.0)
+            .put("clock_offset_error_ms", e == null ? null : Math.round(e.errorMillis() * 10) / 10.0);
       }
       return new JsonObject()
           .put("node_id", config.nodeName())
@@ -363,6 +405,11 @@ public final class MembershipVerticle extends VerticleBase {
           .put("replication_factor", config.replicationFactor())
           .put("write_consistency", config.writeConsistency().wireName())
           .put("read_consistency", config.readConsistency().wireName())
+          .put("clock", new JsonObject()
+              .put("wall", Instant.ofEpochMilli(config.wallMillis()).toString())
+              .put("max_offset_ms", offsets.maxOffsetMillis())
+              .put("coordinating_writes", offsets.refusal() == null)
+              .put("problem", offsets.refusal()))
           .put("nodes", nodes);
     });
   }

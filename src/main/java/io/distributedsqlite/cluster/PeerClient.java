@@ -2,7 +2,9 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.http.ApplyAnswer;
 import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.http.BadRequest;
 import io.vertx.core.Future;
@@ -51,14 +53,25 @@ public final class PeerClient {
     return req;
   }
 
-  /** Applies versioned records on the peer; succeeds only on a 200. */
-  public Future<Integer> apply(int peer, List<Record> records) {
+  /**
+   * Applies versioned records on the peer; succeeds only on a 200, with what the peer did with
+   * each record (applied, superseded by the version it keeps, refused as stamped too far ahead).
+   * Callers move their clock past the winning versions they learn of.
+   */
+  public Future<ApplyResult> apply(int peer, List<Record> records) {
     return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/apply")
         .putHeader("content-type", "application/json")
         .sendBuffer(Buffer.buffer(RecordJson.encodeList(records)))
-        .compose(res -> res.statusCode() == 200
-            ? Future.succeededFuture(records.size())
-            : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/apply"));
+        .compose(res -> {
+          if (res.statusCode() != 200) {
+            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/apply");
+          }
+          try {
+            return Future.succeededFuture(ApplyAnswer.decode(res.body() == null ? null : res.body().getBytes(), records.size()));
+          } catch (IllegalArgumentException e) {
+            return Future.failedFuture("peer " + peer + ": " + e.getMessage());
+          }
+        });
   }
 
   /** The peer's local records (tombstones included) for the keys it has. */
@@ -114,10 +127,24 @@ public final class PeerClient {
         });
   }
 
-  public Future<Void> ping(int peer, long timeout) {
-    return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping").timeout(timeout).send()
-        .compose(res -> res.statusCode() == 200 ? Future.succeededFuture()
-            : Future.failedFuture("ping answered " + res.statusCode() + errorCode(res.bodyAsString())));
+  /**
+   * The failure detector's probe, carrying this node's wall clock ({@code clock}); succeeds on a
+   * 200 with the peer's wall clock when it sent one (epoch ms), else null. Any other status is a
+   * failed probe.
+   */
+  public Future<Long> ping(int peer, long timeout, long wallMillis) {
+    return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping?clock=" + wallMillis).timeout(timeout).send()
+        .compose(res -> {
+          if (res.statusCode() != 200) {
+            return Future.failedFuture("ping answered " + res.statusCode() + errorCode(res.bodyAsString()));
+          }
+          try {
+            Object clock = res.bodyAsJsonObject().getValue("clock");
+            return Future.succeededFuture(clock instanceof Number n ? n.longValue() : null);
+          } catch (RuntimeException e) {
+            return Future.succeededFuture(null);
+          }
+        });
   }
 
   /** ": <error>" from a JSON error body (e.g. a stale peer's "stale_replica"), else "". */

@@ -66,7 +66,7 @@ public final class StrayCleanup extends VerticleBase {
       return;
     }
     running = true;
-    long horizon = System.currentTimeMillis() - config.strayGrace().toMillis();
+    long horizon = config.wallMillis() - config.strayGrace().toMillis();
     walk("", expected, horizon, 0).onComplete(ar -> {
       running = false;
       if (ar.failed()) {

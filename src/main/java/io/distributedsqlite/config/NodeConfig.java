@@ -60,9 +60,31 @@ public record NodeConfig(
     int batchMax,
     int batchMaxBytes,
     Path backupDir,
-    Optional<Path> restoreFrom) {
+    Optional<Path> restoreFrom,
+
+    Duration maxClockOffset,
+    Duration testOnlyClockOffset) {
 
   public static final int MAX_KEY_BYTES = 1024;
+  /** TEST_ONLY_CLOCK_OFFSET may shift the wall clock by at most this much either way. */
+  static final Duration MAX_TEST_CLOCK_OFFSET = Duration.ofDays(365);
+
+  /**
+   * This node's wall clock in epoch milliseconds: every wall-clock read of the node goes through
+   * here, so the test-only offset (TEST_ONLY_CLOCK_OFFSET, zero in production) skews all of them.
+   */
+  public long wallMillis() {
+    return System.currentTimeMillis() + testOnlyClockOffset.toMillis();
+  }
+
+  /**
+   * The future cap: a record stamped further ahead of this node's wall clock than this is refused.
+   * Twice MAX_CLOCK_OFFSET: two clocks each within MAX_CLOCK_OFFSET of the cluster may be that far
+   * apart, and a hybrid clock never runs ahead of the fastest wall clock it has heard from.
+   */
+  public long futureCapMillis() {
+    return 2 * maxClockOffset.toMillis();
+  }
   private static final Pattern ORDINAL = Pattern.compile("(?:.+-)?(\\d{1,6})");
   private static final Pattern PEER = Pattern.compile("(\\d{1,6})=([^:=,\\s]+):(\\d{1,5})");
 
@@ -149,7 +171,10 @@ public record NodeConfig(
         r.intIn("BATCH_MAX", 1000, 1, 100_000),
         r.intIn("BATCH_MAX_BYTES", 8 << 20, 1024, 1 << 30),
         Path.of(r.string("BACKUP_DIR", Path.of(r.string("DATA_DIR", "./data")).resolve("backups").toString())),
-        r.optional("RESTORE_FROM").map(Path::of));
+        r.optional("RESTORE_FROM").map(Path::of),
+
+        r.duration("MAX_CLOCK_OFFSET", "500ms"),
+        r.signedDuration("TEST_ONLY_CLOCK_OFFSET", MAX_TEST_CLOCK_OFFSET));
   }
 
   /** Reads and validates single variables; each failure names the variable and the value. */
@@ -221,6 +246,22 @@ public record NodeConfig(
           throw new ConfigException(name + "=" + v + " must be greater than zero");
         }
         return d;
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name + ": " + e.getMessage());
+      }
+    }
+
+    /** A duration with an optional sign ({@code -1500ms}, {@code +2h}); zero when unset. */
+    Duration signedDuration(String name, Duration maxMagnitude) {
+      String v = string(name, "0ms");
+      boolean negative = v.startsWith("-");
+      String magnitude = v.startsWith("-") || v.startsWith("+") ? v.substring(1) : v;
+      try {
+        Duration d = Durations.parse(magnitude);
+        if (d.compareTo(maxMagnitude) > 0) {
+          throw new ConfigException(name + "=" + v + " is beyond " + maxMagnitude.toDays() + " days either way");
+        }
+        return negative ? d.negated() : d;
       } catch (IllegalArgumentException e) {
         throw new ConfigException(name + ": " + e.getMessage());
       }

@@ -43,7 +43,7 @@ final class BatchRoutes {
         .compose(bytes -> {
           try {
             BatchOps batch = BatchOps.parse(bytes, config.batchMax(), config.maxValueBytes());
-            long now = System.currentTimeMillis();
+            long now = config.wallMillis();
             List<WriteRequest> reqs = new ArrayList<>(batch.ops().size());
             for (BatchOps.Op op : batch.ops()) {
               reqs.add(op.delete()

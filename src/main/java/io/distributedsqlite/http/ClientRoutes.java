@@ -50,7 +50,7 @@ final class ClientRoutes {
             Consistency w = Params.consistency(q, "w", config.writeConsistency());
             RecordFields f = parseSetBody(bytes);
             long ttl = q.contains("ttl") ? RecordFields.parseTtl(q.get("ttl")) : f.ttlSeconds();
-            long expiresAt = ttl > 0 ? System.currentTimeMillis() + ttl * 1000 : 0;
+            long expiresAt = ttl > 0 ? config.wallMillis() + ttl * 1000 : 0;
             return write(new WriteRequest(f.key(), f.value(), false, expiresAt, w));
           } catch (BadRequest e) {
             return Future.failedFuture(e);
@@ -126,7 +126,12 @@ final class ClientRoutes {
     Json.quote(sb, req.key());
     sb.append(",\"version\":\"").append(out.version()).append("\",\"consistency\":{\"level\":\"")
         .append(req.level().wireName()).append("\",\"required\":").append(out.required())
-        .append(",\"acked\":").append(out.acked()).append("}}");
+        .append(",\"acked\":").append(out.acked());
+    if (out.restamps() > 0) {
+      // The first stamp lost to a newer version a replica held; the write was stamped again above it.
+      sb.append(",\"restamped\":").append(out.restamps());
+    }
+    sb.append("}}");
     Responses.json(ctx, 200, sb.toString());
   }
 
@@ -143,7 +148,7 @@ final class ClientRoutes {
       return;
     }
     Record r = out.newest();
-    if (r == null || r.isAbsentAt(System.currentTimeMillis())) {
+    if (r == null || r.isAbsentAt(config.wallMillis())) {
       Responses.error(ctx, 404, "not_found", "key not found");
       return;
     }

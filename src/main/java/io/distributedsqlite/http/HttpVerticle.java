@@ -47,9 +47,9 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(new ReplicaGate(services.health())::handle);
     // The coordinators live on this instance's event loop, beside the requests they serve.
     peers = new PeerClient(vertx, services.config());
-    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.clock(), peers, services.registry());
-    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.registry(),
-        services.health()::answersReads);
+    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, services.registry());
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.clock(),
+        services.registry(), services.health()::answersReads);
     ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), new ScanPlan(services.ring()), services.reader(), peers,
         () -> !services.health().answersReads(), services.registry());
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {

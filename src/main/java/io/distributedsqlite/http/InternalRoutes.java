@@ -2,7 +2,7 @@ package io.distributedsqlite.http;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.config.Consistency;
-import io.distributedsqlite.storage.HybridLogicalClock;
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.KeyHash;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -58,7 +58,7 @@ final class InternalRoutes {
 
   void mount(Router router) {
     router.route("/internal/*").handler(this::authenticate);
-    router.get("/internal/ping").handler(ctx -> Responses.json(ctx, 200, "{" + nodeIdField + "}"));
+    router.get("/internal/ping").handler(this::ping);
     router.get(ReplicaGate.STATUS_PATH).handler(this::status);
     router.get("/internal/get").handler(this::get);
     router.post("/internal/set").handler(this::set);
@@ -68,6 +68,14 @@ final class InternalRoutes {
     router.get("/internal/buckets").handler(this::bucket);
     router.post("/internal/records").handler(this::records);
     router.post("/internal/read").handler(this::read);
+  }
+
+  /**
+   * The failure detector's probe. The answer carries this node's wall clock ({@code "clock"},
+   * epoch milliseconds) so the prober can estimate the offset between the two clocks.
+   */
+  private void ping(RoutingContext ctx) {
+    Responses.json(ctx, 200, "{" + nodeIdField + ",\"clock\":" + services.config().wallMillis() + "}");
   }
 
   /** Anti-entropy: this node's digests of the records it shares with the asking peer. */
@@ -262,7 +270,7 @@ final class InternalRoutes {
           if (!f.hasValue()) {
             throw BadRequest.of("missing_value", "value is required");
           }
-          long expiresAt = f.ttlSeconds() > 0 ? System.currentTimeMillis() + f.ttlSeconds() * 1000 : 0;
+          long expiresAt = f.ttlSeconds() > 0 ? services.config().wallMillis() + f.ttlSeconds() * 1000 : 0;
           return legacyWrite(ctx, new WriteRequest(f.key(), f.value(), false, expiresAt, writeLevel(ctx)), "success");
         }
         Record r = f.toReplicaRecord();
@@ -336,18 +344,15 @@ final class InternalRoutes {
     return Params.consistency(Params.query(ctx), "w", services.config().writeConsistency());
   }
 
-  private Future<Integer> applyLocally(List<Record> records) {
+  /**
+   * Applies versioned records through the storage worker, which decides per record (applied,
+   * superseded by a newer version, refused as stamped beyond the future cap).
+   */
+  private Future<ApplyResult> applyLocally(List<Record> records) {
     if (records.isEmpty()) {
-      return Future.succeededFuture(0);
+      return Future.succeededFuture(ApplyResult.allApplied(0));
     }
-    long now = System.currentTimeMillis();
-    for (Record r : records) {
-      if (HybridLogicalClock.isTooFarAhead(r.version(), now)) {
-        return Future.failedFuture(BadRequest.of("version_from_future",
-            "version " + r.version() + " is more than an hour ahead of this node's clock"));
-      }
-    }
-    return vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records),
+    return vertx.eventBus().<ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records),
             new DeliveryOptions().setSendTimeout(30_000))
         .map(m -> m.body())
         .recover(t -> {
@@ -361,7 +366,7 @@ final class InternalRoutes {
         });
   }
 
-  private void answerApplied(RoutingContext ctx, int applied) {
-    Responses.json(ctx, 200, "{\"status\":\"applied\",\"applied\":" + applied + "," + nodeIdField + "}");
+  private void answerApplied(RoutingContext ctx, ApplyResult result) {
+    Responses.json(ctx, 200, ApplyAnswer.encode(result, nodeIdField));
   }
 }

@@ -37,6 +37,12 @@ public final class NodeHealth {
   private volatile Standing resumeTo = Standing.NORMAL;
   private volatile Stretches inTouch = Stretches.NEVER;
   private volatile long purgedUpToMillis;
+  private final java.util.concurrent.atomic.AtomicReference<String> clockProblem = new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** Why this node's clock is unfit to stamp writes (too far off the cluster, or behind its high-water mark), or null. */
+  public void clockProblem(String problem) {
+    clockProblem.set(problem);
+  }
 
   public Standing standing() {
     return standing;
@@ -134,7 +140,7 @@ public final class NodeHealth {
   }
 
   public boolean ready() {
-    return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL;
+    return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL && clockProblem.get() == null;
   }
 
   public String reason() {
@@ -146,6 +152,10 @@ public final class NodeHealth {
     }
     if (standing != Standing.NORMAL) {
       return standingReason;
+    }
+    String clock = clockProblem.get();
+    if (clock != null) {
+      return "clock_offset: " + clock;
     }
     return storageFailing.get() ? "storage is refusing writes" : "ready";
   }

@@ -1,5 +1,6 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
@@ -10,7 +11,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 /**
  * What every HTTP verticle instance is handed at deployment; each part is immutable or
  * thread-safe. {@code health} also carries the replica's standing (normal, rebuilding, checking,
- * stale).
+ * stale). {@code offsets}: the clock offsets to the peers and whether the clock may stamp writes.
  */
 public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader,
-    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock) {}
+    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock, ClockOffsets offsets) {}

@@ -4,6 +4,7 @@ import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
+import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordCache;
 import io.distributedsqlite.storage.RecordReader;
@@ -43,17 +44,14 @@ public final class ReadCoordinator {
   private final ReadBatcher[] batchers;
   private final Counter repairs;
   private final BooleanSupplier selfAnswers;
-
-  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
-      MeterRegistry registry) {
-    this(vertx, config, ring, reader, client, registry, () -> true);
-  }
+  private final HybridLogicalClock clock;
 
   /** {@code selfAnswers}: whether this node's own records may answer reads (false while it rebuilds). */
   public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
-      MeterRegistry registry, BooleanSupplier selfAnswers) {
+      HybridLogicalClock clock, MeterRegistry registry, BooleanSupplier selfAnswers) {
     this.selfAnswers = selfAnswers;
     this.vertx = vertx;
+    this.clock = clock;
     this.config = config;
     this.ring = ring;
     this.client = client;
@@ -179,6 +177,10 @@ public final class ReadCoordinator {
     private void settled(int idx, boolean ok, Record record) {
       pending--;
       if (ok) {
+        if (record != null) {
+          // Every version a node sees moves its clock (one beyond the future cap does not).
+          clock.observe(record.version());
+        }
         answered[idx] = true;
         records[idx] = record;
         answers++;
@@ -239,10 +241,17 @@ public final class ReadCoordinator {
           continue;
         }
         repairs.increment();
+        // A replica that holds an even newer version (written meanwhile) or refuses the record as
+        // stamped beyond its future cap says so; repair moves on either way, the clock moves past a
+        // newer version.
         if (order[i] == config.nodeId()) {
           vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(List.of(newest)));
         } else {
-          client.apply(order[i], List.of(newest));
+          client.apply(order[i], List.of(newest)).onSuccess(result -> {
+            if (result.get(0).winner() != null) {
+              clock.observe(result.get(0).winner());
+            }
+          });
         }
       }
     }

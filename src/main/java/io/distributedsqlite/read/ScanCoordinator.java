@@ -134,7 +134,7 @@ public final class ScanCoordinator {
         }
       }
     }
-    long now = System.currentTimeMillis();
+    long now = config.wallMillis();
     List<Record> items = new ArrayList<>(Math.min(req.limit(), copies.size()));
     List<Map.Entry<String, Map<Integer, Record>>> decided = new ArrayList<>();
     String cursor = bounded ? frontier : null;

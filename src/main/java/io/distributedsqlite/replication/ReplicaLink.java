@@ -1,5 +1,6 @@
 package io.distributedsqlite.replication;
 
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.Record;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -14,17 +15,18 @@ import java.util.function.Supplier;
  * (one {@code Apply} command on the event bus). Coalesces: while {@link #MAX_IN_FLIGHT} batches
  * are out, new records queue up and leave together in the next one (up to {@link #MAX_BATCH}
  * records), so under load one request or command carries many client writes. Each record's
- * future completes when the replica committed the batch that carried it, and fails with the
- * batch's cause.
+ * future completes, when the replica committed the batch that carried it, with what the replica
+ * did with that record (applied, superseded by a newer version, refused as too far ahead), and
+ * fails with the batch's cause.
  */
 final class ReplicaLink {
   static final int MAX_IN_FLIGHT = 2;
   static final int MAX_BATCH = 256;
   static final int MAX_BATCH_WEIGHT = 4 << 20;
 
-  private record Pending(Record record, Promise<Void> promise) {}
+  private record Pending(Record record, Promise<ApplyResult.Outcome> promise) {}
 
-  private final Function<List<Record>, Future<?>> apply;
+  private final Function<List<Record>, Future<ApplyResult>> apply;
   private final int maxQueued;
   private final Supplier<Throwable> queueFull;
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -35,17 +37,17 @@ final class ReplicaLink {
   private int heldBatch;
 
   /** At most {@code maxQueued} records wait; beyond that {@link #send} fails at once with {@code queueFull}. */
-  ReplicaLink(Function<List<Record>, Future<?>> apply, int maxQueued, Supplier<Throwable> queueFull) {
+  ReplicaLink(Function<List<Record>, Future<ApplyResult>> apply, int maxQueued, Supplier<Throwable> queueFull) {
     this.apply = apply;
     this.maxQueued = maxQueued;
     this.queueFull = queueFull;
   }
 
-  Future<Void> send(Record record) {
+  Future<ApplyResult.Outcome> send(Record record) {
     if (queue.size() >= maxQueued) {
       return Future.failedFuture(queueFull.get());
     }
-    Promise<Void> p = Promise.promise();
+    Promise<ApplyResult.Outcome> p = Promise.promise();
     queue.add(new Pending(record, p));
     pump();
     return p.future();
@@ -89,9 +91,12 @@ final class ReplicaLink {
       inFlight++;
       apply.apply(records).onComplete(ar -> {
         inFlight--;
-        for (Pending p : batch) {
-          if (ar.succeeded()) {
-            p.promise().tryComplete();
+        for (int i = 0; i < batch.size(); i++) {
+          Pending p = batch.get(i);
+          if (ar.succeeded() && ar.result().size() == batch.size()) {
+            p.promise().tryComplete(ar.result().get(i));
+          } else if (ar.succeeded()) {
+            p.promise().tryFail("the replica answered for " + ar.result().size() + " of " + batch.size() + " records");
           } else {
             p.promise().tryFail(ar.cause());
           }

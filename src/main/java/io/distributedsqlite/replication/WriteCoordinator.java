@@ -1,6 +1,9 @@
 package io.distributedsqlite.replication;
 
+import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.PeerClient;
+import io.distributedsqlite.http.BadRequest;
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
@@ -11,6 +14,7 @@ import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.storage.Version;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -43,10 +47,18 @@ public final class WriteCoordinator {
   private final ReplicaLink[] links;
   private final Counter hintsStored;
   private final Counter unavailable;
+  private final Counter restamped;
+  private final Counter clockRefusals;
+  private final ClockOffsets offsets;
 
-  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, HybridLogicalClock clock, PeerClient client,
+  /** Stamps per write at most: the first and up to three re-stamps after losing to an unseen version. */
+  static final int MAX_ATTEMPTS = 4;
+
+  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, ClockOffsets offsets, PeerClient client,
       MeterRegistry registry) {
     this.vertx = vertx;
+    this.offsets = offsets;
+    HybridLogicalClock clock = offsets.clock();
     this.config = config;
     this.ring = ring;
     this.clock = clock;
@@ -58,7 +70,8 @@ public final class WriteCoordinator {
       // A full queue refuses new writes rather than growing: locally as the storage worker's own
       // refusal (503 overloaded), towards a peer as a failed send (the write is hinted).
       links[i] = peer == config.nodeId()
-          ? new ReplicaLink(records -> vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL),
+          ? new ReplicaLink(records -> vertx.eventBus().<ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL)
+              .map(m -> m.body()),
               config.writeQueueMax(), () -> new ReplyException(ReplyFailure.RECIPIENT_FAILURE, StorageVerticle.QUEUE_FULL,
                   "write queue is full (" + config.writeQueueMax() + " writes)"))
           : new ReplicaLink(records -> client.apply(peer, records),
@@ -66,6 +79,10 @@ public final class WriteCoordinator {
     }
     this.hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
     this.unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
+    this.restamped = Counter.builder("dsqlite_writes_restamped")
+        .description("Write attempts stamped again because a replica kept a newer version the coordinator had not seen").register(registry);
+    this.clockRefusals = Counter.builder("dsqlite_writes_refused_clock")
+        .description("Writes refused with 503 clock_offset because this node's clock was unfit to stamp them").register(registry);
   }
 
   /** Membership news: a peer seen down is skipped, and the writes queued for it fail over to hints. */
@@ -76,42 +93,16 @@ public final class WriteCoordinator {
     }
   }
 
+  /**
+   * Coordinates one write. Refused with 503 {@code clock_offset} while this node's clock is unfit
+   * to stamp writes ({@link ClockOffsets#refusal()}); right after start-up, while only the first
+   * offset measurements are missing, the write waits for them up to PEER_TIMEOUT.
+   */
   public Future<WriteOutcome> write(WriteRequest req) {
-    Promise<WriteOutcome> answer = Promise.promise();
-    Version version = clock.now();
-    Record record = req.tombstone()
-        ? Record.tombstone(req.key(), version)
-        : Record.write(req.key(), req.value(), version, req.expiresAt());
-    int[] replicas = ring.replicasFor(req.key());
-    AckCounter acks = new AckCounter(replicas.length, req.level().required(replicas.length));
-    for (int replica : replicas) {
-      Future<Void> sent;
-      if (replica == config.nodeId()) {
-        sent = applyLocally(record, acks);
-      } else if (!up[replica]) {
-        sent = Future.failedFuture("peer " + replica + " is down");
-      } else {
-        sent = links[replica].send(record);
-      }
-      sent.onComplete(ar -> {
-        if (ar.succeeded()) {
-          acks.ack();
-        } else {
-          acks.fail();
-          if (replica != config.nodeId()) {
-            hint(replica, record);
-          }
-        }
-        if (acks.readyToAnswer()) {
-          WriteOutcome out = new WriteOutcome(version, replicas.length, acks.required(), acks.acked(), acks.localFailure());
-          if (!out.met()) {
-            unavailable.increment();
-          }
-          answer.complete(out);
-        }
-      });
+    if (offsets.refusal() == null) {
+      return new Write(req).start();
     }
-    return answer.future();
+    return clockReady(System.nanoTime() + config.peerTimeout().toNanos()).compose(v -> new Write(req).start());
   }
 
   /**
@@ -137,7 +128,106 @@ public final class WriteCoordinator {
     return out;
   }
 
-  private Future<Void> applyLocally(Record record, AckCounter acks) {
+  private Future<Void> clockReady(long deadlineNanos) {
+    String refusal = offsets.refusal();
+    if (refusal == null) {
+      return Future.succeededFuture();
+    }
+    if (offsets.measuring() && System.nanoTime() < deadlineNanos) {
+      Promise<Void> p = Promise.promise();
+      vertx.setTimer(20, id -> clockReady(deadlineNanos).onComplete(p));
+      return p.future();
+    }
+    clockRefusals.increment();
+    return Future.failedFuture(new BadRequest(503, "clock_offset", refusal));
+  }
+
+  /**
+   * One write in progress. Each attempt stamps the record and sends it to every replica. A
+   * replica that keeps a newer version answers with it; that version was not seen when the
+   * record was stamped (else the stamp would be newer), so the coordinator moves its clock past
+   * it and starts a new attempt with a new stamp, up to {@link #MAX_ATTEMPTS} in all. The answer
+   * comes from the attempt in which {@code required} replicas applied the record; verdicts that
+   * arrive after the answer (at {@code w=one} the peers' usually do) still start a new attempt,
+   * in the background, so the write that was acknowledged is the one that stays.
+   */
+  private final class Write {
+    private final WriteRequest req;
+    private final int[] replicas;
+    private final int required;
+    private final Promise<WriteOutcome> answer = Promise.promise();
+    private int attempt = -1;
+    private boolean answered;
+
+    Write(WriteRequest req) {
+      this.req = req;
+      this.replicas = ring.replicasFor(req.key());
+      this.required = req.level().required(replicas.length);
+    }
+
+    Future<WriteOutcome> start() {
+      send();
+      return answer.future();
+    }
+
+    private void send() {
+      int current = ++attempt;
+      if (current > 0) {
+        restamped.increment();
+      }
+      Version version = clock.now();
+      Record record = req.tombstone()
+          ? Record.tombstone(req.key(), version)
+          : Record.write(req.key(), req.value(), version, req.expiresAt());
+      AckCounter acks = new AckCounter(replicas.length, required);
+      for (int replica : replicas) {
+        Future<ApplyResult.Outcome> sent;
+        if (replica == config.nodeId()) {
+          sent = applyLocally(record, acks);
+        } else if (!up[replica]) {
+          sent = Future.failedFuture("peer " + replica + " is down");
+        } else {
+          sent = links[replica].send(record);
+        }
+        sent.onComplete(ar -> settled(current, acks, replica, record, ar));
+      }
+    }
+
+    private void settled(int att, AckCounter acks, int replica, Record record, AsyncResult<ApplyResult.Outcome> ar) {
+      if (ar.failed()) {
+        acks.fail();
+        if (replica != config.nodeId()) {
+          hint(replica, record);
+        }
+      } else {
+        ApplyResult.Outcome o = ar.result();
+        switch (o.kind()) {
+          case APPLIED -> acks.ack();
+          case SUPERSEDED -> {
+            clock.observe(o.winner());
+            if (att == attempt && attempt + 1 < MAX_ATTEMPTS) {
+              send();
+              return;
+            }
+            acks.fail();
+          }
+          // Stamped beyond that replica's future cap: a hint would be refused as well.
+          case REFUSED_FUTURE -> acks.fail();
+        }
+      }
+      if (att == attempt && !answered && acks.readyToAnswer()) {
+        answered = true;
+        WriteOutcome out = new WriteOutcome(record.version(), replicas.length, acks.required(), acks.acked(),
+            acks.localFailure(), attempt);
+        if (!out.met()) {
+          unavailable.increment();
+        }
+        answer.complete(out);
+      }
+    }
+  }
+
+  private Future<ApplyResult.Outcome> applyLocally(Record record, AckCounter acks) {
     return links[config.nodeId()].send(record)
         .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));
   }

@@ -7,7 +7,10 @@ public sealed interface StorageCommand {
   /** Records counted against the group-commit batch bound. */
   int size();
 
-  /** Apply records with the merge rule; replies the number that changed the store. */
+  /**
+   * Apply records with the merge rule; replies an {@link ApplyResult}: per record applied,
+   * superseded by the newer version the store keeps, or refused as stamped beyond the future cap.
+   */
   record Apply(List<Record> records) implements StorageCommand {
     public int size() {
       return records.size();

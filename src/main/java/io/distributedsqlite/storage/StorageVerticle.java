@@ -45,6 +45,7 @@ public final class StorageVerticle extends VerticleBase {
   private final int queueMax;
   private final int hintMaxPerPeer;
   private final io.micrometer.core.instrument.Counter hintsDropped;
+  private final io.micrometer.core.instrument.Counter refusedFuture;
   private final ChangeListener listener;
   private final ArrayDeque<Message<StorageCommand>> queue = new ArrayDeque<>();
   private final AtomicInteger depth = new AtomicInteger();
@@ -66,6 +67,8 @@ public final class StorageVerticle extends VerticleBase {
     this.hintMaxPerPeer = hintMaxPerPeer;
     this.hintsDropped = io.micrometer.core.instrument.Counter.builder("dsqlite_hints_dropped")
         .description("Hints not kept because the peer had HINT_MAX_PER_PEER already").register(registry);
+    this.refusedFuture = io.micrometer.core.instrument.Counter.builder("dsqlite_records_refused_future")
+        .description("Records refused because their version was stamped beyond the future cap of this node's clock").register(registry);
     this.store = store;
     this.clock = clock;
     this.batchMax = batchMax;
@@ -167,6 +170,7 @@ public final class StorageVerticle extends VerticleBase {
       anyFailed |= r instanceof SQLException e && failureCode(e) == DISK_FULL;
     }
     diskFailing.accept(anyFailed);
+    countRefused(results);
     for (int i = 0; i < batch.size(); i++) {
       if (results[i] instanceof SQLException e) {
         batch.get(i).fail(failureCode(e), e.getMessage());
@@ -215,6 +219,21 @@ public final class StorageVerticle extends VerticleBase {
     store.commit();
   }
 
+  /** Counts (and logs once per batch) the records refused as stamped beyond the future cap. */
+  private void countRefused(Object[] results) {
+    int refused = 0;
+    for (Object r : results) {
+      if (r instanceof ApplyResult a) {
+        refused += a.count(ApplyResult.Kind.REFUSED_FUTURE);
+      }
+    }
+    if (refused > 0) {
+      refusedFuture.increment(refused);
+      log.warn("refused {} records stamped more than {} ms ahead of this node's clock ({}); their senders drop them",
+          refused, clock.futureCapMillis(), java.time.Instant.ofEpochMilli(clock.wallMillis()));
+    }
+  }
+
   private void scheduleIfQueued() {
     if (!queue.isEmpty() && !flushScheduled) {
       flushScheduled = true;
@@ -223,19 +242,9 @@ public final class StorageVerticle extends VerticleBase {
   }
 
   private Object execute(StorageCommand cmd, List<Record[]> changes) throws SQLException {
-    long now = System.currentTimeMillis();
+    long now = clock.wallMillis();
     if (cmd instanceof StorageCommand.Apply a) {
-      int applied = 0;
-      for (Record sent : a.records()) {
-        Record r = store.storedForm(sent); // listeners (the record cache) get what a read of the file returns
-        clock.observe(r.version());
-        Record previous = store.apply(r);
-        if (previous != r) {
-          applied++;
-          changes.add(new Record[] {previous, r});
-        }
-      }
-      return applied;
+      return apply(a.records(), changes);
     } else if (cmd instanceof StorageCommand.StoreHints h) {
       int kept = 0;
       for (Record r : h.records()) {
@@ -266,6 +275,35 @@ public final class StorageVerticle extends VerticleBase {
       }
       return new io.vertx.core.json.JsonObject().put("purged", purged.size()).put("purged_up_to", store.purgedUpTo());
     }
+  }
+
+  /**
+   * The storage boundary of every write path (client writes, /internal/apply, read repair, hint
+   * replay, anti-entropy): per record, one stamped beyond the future cap is refused (not stored,
+   * not observed, so neither the clock nor the persisted high-water mark moves); any other moves
+   * the clock past its version and is merged. A record that loses to the stored version reports
+   * that version, so its coordinator can re-stamp the write.
+   */
+  private ApplyResult apply(List<Record> records, List<Record[]> changes) throws SQLException {
+    ApplyResult.Outcome[] out = new ApplyResult.Outcome[records.size()];
+    for (int i = 0; i < out.length; i++) {
+      Record r = store.storedForm(records.get(i)); // listeners (the record cache) get what a read of the file returns
+      if (!clock.observe(r.version())) {
+        out[i] = ApplyResult.Outcome.REFUSED_FUTURE;
+        continue;
+      }
+      Record previous = store.apply(r);
+      if (previous != r) {
+        out[i] = ApplyResult.Outcome.APPLIED;
+        changes.add(new Record[] {previous, r});
+        continue;
+      }
+      // Rare: the store kept a version at least as new. Equal means this very write was already here.
+      Record kept = store.current(r.key());
+      out[i] = kept != null && kept.version().isNewerThan(r.version())
+          ? ApplyResult.Outcome.supersededBy(kept.version()) : ApplyResult.Outcome.APPLIED;
+    }
+    return new ApplyResult(java.util.Arrays.asList(out));
   }
 
   private static int failureCode(SQLException e) {

@@ -73,11 +73,11 @@ class DigestIndexPropertyTest {
     DigestIndex incremental = new DigestIndex(self, ring);
     Vertx vertx = Vertx.vertx();
     try {
-      for (Class<?> type : List.of(StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
+      for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
         LocalCodec.register(vertx, type);
       }
       SqliteStore store = SqliteStore.open(dataDir, "NORMAL");
-      HybridLogicalClock clock = new HybridLogicalClock(self, 0);
+      HybridLogicalClock clock = new HybridLogicalClock(self, 0, System::currentTimeMillis, 1_000);
       StorageVerticle storage = new StorageVerticle(store, clock, 100, 100_000, 1000, incremental, new SimpleMeterRegistry());
       vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
 

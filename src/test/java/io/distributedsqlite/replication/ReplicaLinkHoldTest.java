@@ -3,6 +3,7 @@ package io.distributedsqlite.replication;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.Version;
 import io.vertx.core.Future;
@@ -14,10 +15,10 @@ import org.junit.jupiter.api.Test;
 /** A held link sends what was queued during the hold as one request, beyond the usual batch size. */
 class ReplicaLinkHoldTest {
   private final List<List<Record>> requests = new ArrayList<>();
-  private final List<Promise<Void>> replies = new ArrayList<>();
+  private final List<Promise<ApplyResult>> replies = new ArrayList<>();
   private final ReplicaLink link = new ReplicaLink(records -> {
     requests.add(records);
-    Promise<Void> p = Promise.promise();
+    Promise<ApplyResult> p = Promise.promise();
     replies.add(p);
     return p.future();
   }, 100_000, () -> new IllegalStateException("full"));
@@ -29,7 +30,7 @@ class ReplicaLinkHoldTest {
   @Test
   void recordsSentWhileHeldLeaveTogetherInOneRequest() {
     link.hold();
-    List<Future<Void>> sent = new ArrayList<>();
+    List<Future<ApplyResult.Outcome>> sent = new ArrayList<>();
     for (int i = 0; i < 700; i++) {
       sent.add(link.send(record(i)));
     }
@@ -37,7 +38,7 @@ class ReplicaLinkHoldTest {
     link.release();
     assertEquals(1, requests.size(), "one request for the whole held batch");
     assertEquals(700, requests.get(0).size());
-    replies.get(0).complete();
+    replies.get(0).complete(ApplyResult.allApplied(requests.get(0).size()));
     assertTrue(sent.stream().allMatch(Future::succeeded), "every record's future completes with its request");
   }
 
@@ -48,7 +49,7 @@ class ReplicaLinkHoldTest {
     }
     // Two go alone (MAX_IN_FLIGHT), the rest wait and leave in batches of MAX_BATCH.
     assertEquals(2, requests.size());
-    replies.get(0).complete();
+    replies.get(0).complete(ApplyResult.allApplied(requests.get(0).size()));
     assertEquals(3, requests.size());
     assertEquals(ReplicaLink.MAX_BATCH, requests.get(2).size());
   }

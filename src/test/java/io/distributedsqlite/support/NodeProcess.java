@@ -85,6 +85,17 @@ public final class NodeProcess implements AutoCloseable {
     return peers.toString();
   }
 
+  /**
+   * The same node (jar, id, port, data directory) with its environment changed: {@code set} added
+   * or replaced, {@code unset} removed; e.g. to restart it with its clock fixed. Not started.
+   */
+  public NodeProcess withEnv(Map<String, String> set, java.util.Set<String> unset) {
+    Map<String, String> changed = new LinkedHashMap<>(env);
+    unset.forEach(changed::remove);
+    changed.putAll(set);
+    return new NodeProcess(jar, id, port, dataDir, changed);
+  }
+
   public int id() {
     return id;
   }

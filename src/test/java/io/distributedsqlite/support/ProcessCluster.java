@@ -13,7 +13,8 @@ import java.util.Map;
  * parallel. Closing kills every process still running (only the ones this cluster started).
  */
 public final class ProcessCluster implements AutoCloseable {
-  public static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  /** Generous: a node JVM under libfaketime, or on a machine shared with other builds, starts slowly. */
+  public static final Duration START_TIMEOUT = Duration.ofSeconds(150);
 
   private final NodeProcess[] nodes;
   private final ClusterHttp http = new ClusterHttp();
@@ -95,6 +96,13 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Restarts node {@code i} on its data directory and port and waits for its health. */
   public void restart(int i) {
+    nodes[i].restart(START_TIMEOUT);
+  }
+
+  /** Restarts node {@code i} (stopped first if running) with its environment changed, see {@link NodeProcess#withEnv}. */
+  public void restartWith(int i, Map<String, String> set, java.util.Set<String> unset) {
+    nodes[i].close();
+    nodes[i] = nodes[i].withEnv(set, unset);
     nodes[i].restart(START_TIMEOUT);
   }
 

@@ -36,11 +36,11 @@ class BatchReplayHintCountTest {
     Vertx vertx = Vertx.vertx();
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try {
-      for (Class<?> type : List.of(StorageCommand.Apply.class, StorageCommand.StoreHints.class)) {
+      for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class)) {
         LocalCodec.register(vertx, type);
       }
       SqliteStore store = SqliteStore.open(dir, "FULL");
-      StorageVerticle storage = new StorageVerticle(store, new HybridLogicalClock(0, 0), 5_000, 100_000, 1,
+      StorageVerticle storage = new StorageVerticle(store, new HybridLogicalClock(0, 0, System::currentTimeMillis, 1_000), 5_000, 100_000, 1,
           (previous, current) -> {}, registry);
       vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
 
@@ -55,7 +55,8 @@ class BatchReplayHintCountTest {
           List.of(Record.write("h1", "1", v, 0), Record.write("h2", "2", v, 0)))).map(m -> m.body());
       Future<Object> bad = vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(
           List.of(Record.write("bad", "{not json", v, 0)))).map(m -> m.body());
-      assertEquals(2_000, first.await(30, TimeUnit.SECONDS));
+      assertEquals(2_000, ((io.distributedsqlite.storage.ApplyResult) first.await(30, TimeUnit.SECONDS))
+          .count(io.distributedsqlite.storage.ApplyResult.Kind.APPLIED));
       assertEquals(1, hints.await(30, TimeUnit.SECONDS), "HINT_MAX_PER_PEER=1: one of the two hints is kept");
       assertTrue(bad.transform(ar -> Future.succeededFuture(ar.failed())).await(30, TimeUnit.SECONDS),
           "the malformed value fails alone");

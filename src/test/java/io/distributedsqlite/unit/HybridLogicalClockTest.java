@@ -1,6 +1,7 @@
 package io.distributedsqlite.unit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.storage.HybridLogicalClock;
@@ -16,8 +17,10 @@ class HybridLogicalClockTest {
 
   private final AtomicLong wall = new AtomicLong(1_700_000_000_000L);
 
+  private static final long CAP = 1_000;
+
   private HybridLogicalClock clock(int node, long seed) {
-    return new HybridLogicalClock(node, seed, wall::get);
+    return new HybridLogicalClock(node, seed, wall::get, CAP);
   }
 
   @Test
@@ -67,14 +70,36 @@ class HybridLogicalClockTest {
   }
 
   @Test
-  void observeMovesPastRemoteStampsFromTheFuture() {
+  void observeMovesPastRemoteStampsFromTheFutureWithinTheCap() {
     HybridLogicalClock c = clock(0, 0);
-    Version remote = Version.of(wall.get() + 60_000, 42, 7);
-    c.observe(remote);
+    Version remote = Version.of(wall.get() + CAP, 42, 7);
+    assertTrue(c.observe(remote));
     Version local = c.now();
     assertTrue(local.hlc() > remote.hlc(), () -> local + " should order after " + remote);
     assertTrue(local.isNewerThan(remote));
     assertTrue(c.highWater() >= remote.hlc());
+  }
+
+  @Test
+  void aStampBeyondTheFutureCapNeverMovesTheClock() {
+    HybridLogicalClock c = clock(0, 0);
+    Version first = c.now();
+    long high = c.highWater();
+    Version future = Version.of(wall.get() + CAP + 1, 0, 7);
+    assertTrue(c.isTooFarAhead(future));
+    assertFalse(c.observe(future));
+    assertEquals(high, c.highWater(), "a refused stamp is not taken into the high-water mark");
+    Version next = c.now();
+    assertTrue(next.isNewerThan(first));
+    assertTrue(future.isNewerThan(next), "later local stamps follow the wall clock, not the refused stamp");
+    assertFalse(c.isTooFarAhead(Version.of(wall.get() + CAP, 0, 7)), "exactly the cap is still accepted");
+  }
+
+  @Test
+  void aheadOfWallMeasuresAPersistedHighWaterFromAClockThatRanAhead() {
+    HybridLogicalClock c = clock(0, Version.of(wall.get() + 7_200_000, 3, 0).hlc());
+    assertEquals(7_200_000, c.aheadOfWallMillis());
+    assertTrue(clock(0, 0).aheadOfWallMillis() < 0);
   }
 
   @Test
@@ -89,9 +114,10 @@ class HybridLogicalClockTest {
 
   @Test
   void observingTheLargestWireVersionDoesNotWrapTheClockAround() {
+    wall.set(Version.MAX_MILLIS - 1);
     HybridLogicalClock c = clock(1, 0);
     Version largest = Version.parse((Version.MAX_MILLIS - 1) + ".65535.0"); // the largest stamp Version.parse accepts
-    c.observe(largest);
+    assertTrue(c.observe(largest));
     long high = c.highWater();
     Version next = c.now();
     assertTrue(next.hlc() >= largest.hlc(), () -> "the next stamp " + next + " went back below the observed " + largest);
