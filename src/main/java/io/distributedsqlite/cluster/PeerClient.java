@@ -2,7 +2,9 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.http.RecordPage;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.http.BadRequest;
 import io.vertx.core.Future;
@@ -53,29 +55,57 @@ public final class PeerClient {
 
   /** Applies versioned records on the peer; succeeds only on a 200. */
   public Future<Integer> apply(int peer, List<Record> records) {
+    Buffer body = Buffer.buffer(RecordJson.encodeList(records));
     return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/apply")
+        .timeout(PeerLimits.timeoutMs(timeoutMs, body.length()))
         .putHeader("content-type", "application/json")
-        .sendBuffer(Buffer.buffer(RecordJson.encodeList(records)))
+        .sendBuffer(body)
         .compose(res -> res.statusCode() == 200
             ? Future.succeededFuture(records.size())
-            : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/apply"));
+            : Future.failedFuture(new PeerRefused(peer, res.statusCode(), "/internal/apply")));
   }
 
-  /** The peer's local records (tombstones included) for the keys it has. */
+  /**
+   * The peer's local records (tombstones included) for the keys it has. The peer answers within
+   * its byte budget and names the keys it left out; those are asked again until every key was
+   * answered.
+   */
   public Future<List<Record>> read(int peer, List<String> keys) {
-    return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/read")
-        .putHeader("content-type", "application/json")
-        .sendBuffer(new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(keys)).toBuffer())
-        .compose(res -> {
-          if (res.statusCode() != 200) {
-            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/read");
+    return readRest(peer, keys, new java.util.ArrayList<>());
+  }
+
+  private Future<List<Record>> readRest(int peer, List<String> keys, List<Record> found) {
+    return page(io.vertx.core.http.HttpMethod.POST, peer, "/internal/read?max_bytes=" + PeerLimits.BATCH_BYTES,
+        new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(keys)).toBuffer(), timeoutMs)
+        .compose(page -> {
+          found.addAll(page.records());
+          if (page.unserved().isEmpty()) {
+            return Future.succeededFuture(found);
           }
-          try {
-            return Future.succeededFuture(RecordJson.decodeList(res.body().getBytes(), Integer.MAX_VALUE));
-          } catch (BadRequest e) {
-            return Future.failedFuture("peer " + peer + " sent unreadable records: " + e.getMessage());
+          if (page.records().isEmpty()) {
+            return Future.failedFuture("peer " + peer + " answered none of " + page.unserved().size() + " keys to /internal/read");
           }
+          return readRest(peer, page.unserved(), found);
         });
+  }
+
+  /**
+   * A bulk request answered with a {@link RecordPage} (or a plain array of records, which is a
+   * complete page), given the time to receive a whole page of {@link PeerLimits#BATCH_BYTES}.
+   */
+  public Future<RecordPage> page(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
+    return page(method, peer, uri, body, PeerLimits.timeoutMs(timeoutMs, PeerLimits.BATCH_BYTES));
+  }
+
+  private Future<RecordPage> page(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body, long timeout) {
+    HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json").timeout(timeout);
+    return answer(peer, uri, body == null ? req.send() : req.sendBuffer(body)).compose(buf -> {
+      try {
+        return Future.succeededFuture(RecordJson.decodePage(buf.getBytes()));
+      } catch (BadRequest e) {
+        return Future.failedFuture("peer " + peer + " sent unreadable records to " + uri + ": " + e.getMessage());
+      }
+    });
   }
 
   public Future<Void> ping(int peer, long timeout) {
@@ -97,9 +127,13 @@ public final class PeerClient {
   /** A JSON request to an arbitrary internal route, for anti-entropy exchanges. */
   public Future<Buffer> call(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
     HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json");
-    return (body == null ? req.send() : req.sendBuffer(body)).compose(res -> res.statusCode() == 200
+    return answer(peer, uri, body == null ? req.send() : req.sendBuffer(body));
+  }
+
+  private static Future<Buffer> answer(int peer, String uri, Future<io.vertx.ext.web.client.HttpResponse<Buffer>> sent) {
+    return sent.compose(res -> res.statusCode() == 200
         ? Future.succeededFuture(res.body() == null ? Buffer.buffer() : res.body())
-        : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to " + uri));
+        : Future.failedFuture(new PeerRefused(peer, res.statusCode(), uri)));
   }
 
   public void close() {
