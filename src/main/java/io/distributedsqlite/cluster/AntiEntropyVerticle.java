@@ -1,10 +1,11 @@
 package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
-import io.distributedsqlite.http.BadRequest;
 import io.distributedsqlite.http.NodeHealth;
 import io.distributedsqlite.http.NodeHealth.Standing;
+import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.storage.BucketPosition;
 import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordReader;
@@ -13,6 +14,7 @@ import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.storage.Version;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -23,6 +25,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -36,9 +41,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes replicas converge whatever happened: periodically (ANTI_ENTROPY_INTERVAL, and right after
  * start-up and whenever a peer comes back) it compares this node's {@link DigestIndex} digests
- * with each peer's for the records both replicate, lists the keys and versions of each bucket
- * that differs, and pulls what the peer has newer and pushes what it has newer, in batches, with
- * the merge rule deciding. Throttled to REPAIR_RATE records per second so it never starves
+ * with each peer's for the records both replicate, walks both nodes' listings of the keys and
+ * versions of the buckets that differ (paged, in bucket and key order), and pulls what the peer
+ * has newer and pushes what it has newer, in batches bounded in count and bytes, with the merge
+ * rule deciding. Throttled to REPAIR_RATE records per second so it never starves
  * client traffic. Also purges tombstones older than TOMBSTONE_GRACE.
  *
  * <p>A stale or checking node runs no round (it must not push data whose deletes may have been
@@ -49,7 +55,10 @@ import org.slf4j.LoggerFactory;
 public final class AntiEntropyVerticle extends VerticleBase {
   public static final String REPAIR_NOW_ADDRESS = "repair.now";
   public static final String INFO_ADDRESS = "repair.info";
+  /** Most records per push or pull request (and at most PeerLimits.BATCH_BYTES of them). */
   static final int RECORD_BATCH = 500;
+  /** Most records per page of a bucket listing this node asks for (and reads of its own). */
+  static final int LISTING_PAGE = 10_000;
   /** Differing buckets compared per exchange: one listing request covers this many. */
   static final int BUCKET_GROUP = 64;
 
@@ -71,6 +80,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private Counter recordsSent;
   private Counter recordsReceived;
   private Counter failures;
+  private Counter recordsRefused;
+  private DistributionSummary batchBytes;
   private Timer duration;
 
   public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
@@ -100,6 +111,10 @@ public final class AntiEntropyVerticle extends VerticleBase {
     recordsSent = Counter.builder("dsqlite_repair_records_sent").register(registry);
     recordsReceived = Counter.builder("dsqlite_repair_records_received").register(registry);
     failures = Counter.builder("dsqlite_repair_failures").description("Anti-entropy rounds with a peer that failed").register(registry);
+    recordsRefused = Counter.builder("dsqlite_repair_records_refused")
+        .description("Records a peer refused on their own (too large or invalid there); skipped").register(registry);
+    batchBytes = DistributionSummary.builder("dsqlite_peer_batch_bytes").tag("kind", "repair").baseUnit("bytes")
+        .description("Bytes of records in one request to a peer").register(registry);
     duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);
     for (int p = 0; p < config.clusterSize(); p++) {
       int peer = p;
@@ -273,86 +288,186 @@ public final class AntiEntropyVerticle extends VerticleBase {
         .compose(v -> compareBuckets(round, buckets, index + BUCKET_GROUP));
   }
 
+  /**
+   * Compares one group of buckets: walks this node's and the peer's listings of it side by side in
+   * {@link BucketPosition} order, a page of each at a time, and moves what differs after each
+   * step. Neither side ever holds more than a page of listing, whatever the buckets hold.
+   */
   private Future<Integer> compareGroup(Round round, List<Integer> buckets) {
-    int peer = round.peer;
-    long horizon = graceHorizon(config);
     StringBuilder list = new StringBuilder();
     for (int b : buckets) {
       list.append(list.length() == 0 ? "" : ",").append(b);
     }
-    Future<List<Record>> theirsF = client.call(HttpMethod.GET, peer, "/internal/buckets?peer=" + config.nodeId() + "&buckets=" + list, null)
-        .map(body -> decode(body.getBytes()));
-    Future<List<Record>> mineF = reader.bucketVersions(buckets);
-    return Future.all(theirsF, mineF).compose(cf -> {
-      Map<String, Version> theirs = new HashMap<>();
-      for (Record r : theirsF.result()) {
-        theirs.put(r.key(), r.version());
+    return walk(round, new Walk(buckets, list.toString()), 0);
+  }
+
+  /** Where the two listings of a group are: what is fetched and not yet compared, and where each goes on. */
+  private static final class Walk {
+    final List<Integer> buckets;
+    final String bucketList;
+    final ArrayDeque<Record> mine = new ArrayDeque<>();
+    final ArrayDeque<Record> theirs = new ArrayDeque<>();
+    BucketPosition myNext;
+    BucketPosition theirNext;
+    boolean myDone;
+    boolean theirDone;
+
+    Walk(List<Integer> buckets, String bucketList) {
+      this.buckets = buckets;
+      this.bucketList = bucketList;
+    }
+
+    /** Up to where both listings are known: the lesser of the two positions listed so far (null: everything). */
+    BucketPosition bound() {
+      if (myDone) {
+        return theirDone ? null : theirNext;
       }
-      List<String> push = new ArrayList<>();
-      for (Record r : mineF.result()) {
-        if (!ring.isReplica(r.key(), peer) || !digests.replicates(r.key()) || (r.tombstone() && r.version().hlc() < horizon)) {
-          continue;
+      return theirDone || myNext.compareTo(theirNext) <= 0 ? myNext : theirNext;
+    }
+  }
+
+  private Future<Integer> walk(Round round, Walk w, int moved) {
+    int peer = round.peer;
+    long horizon = graceHorizon(config);
+    Future<Void> mineF = Future.succeededFuture();
+    if (!w.myDone && w.mine.isEmpty()) {
+      mineF = reader.bucketVersions(w.buckets, w.myNext, LISTING_PAGE).map(listing -> {
+        for (Record r : listing.records()) {
+          if (ring.isReplica(r.key(), peer) && digests.replicates(r.key()) && !(r.tombstone() && r.version().hlc() < horizon)) {
+            w.mine.add(r);
+          }
         }
-        Version t = theirs.remove(r.key());
-        if (t == null || r.version().isNewerThan(t)) {
-          push.add(r.key());
-        } else if (t.isNewerThan(r.version())) {
-          theirs.put(r.key(), t); // keep: they are newer, pull it
-        }
-      }
-      // What is left in theirs: keys they have newer, or that we lack.
-      Map<String, Version> mine = new HashMap<>();
-      for (Record r : mineF.result()) {
-        mine.put(r.key(), r.version());
-      }
-      List<String> pull = new ArrayList<>();
-      theirs.forEach((k, v) -> {
-        Version m = mine.get(k);
-        if (m == null || v.isNewerThan(m)) {
-          pull.add(k);
-        }
+        w.myNext = listing.next();
+        w.myDone = listing.next() == null;
+        return null;
       });
-      return pushKeys(round, push, 0).compose(v -> pullKeys(round, pull, 0)).map(v -> push.size() + pull.size());
+    }
+    Future<Void> theirsF = Future.succeededFuture();
+    if (!w.theirDone && w.theirs.isEmpty()) {
+      StringBuilder uri = new StringBuilder("/internal/buckets?peer=").append(config.nodeId())
+          .append("&buckets=").append(w.bucketList).append("&limit=").append(LISTING_PAGE);
+      if (w.theirNext != null) {
+        uri.append("&after_bucket=").append(w.theirNext.bucket())
+            .append("&after_key=").append(URLEncoder.encode(w.theirNext.key(), StandardCharsets.UTF_8));
+      }
+      theirsF = client.page(HttpMethod.GET, peer, uri.toString(), null).map(page -> {
+        w.theirs.addAll(page.records());
+        w.theirNext = page.next();
+        w.theirDone = page.next() == null;
+        return null;
+      });
+    }
+    return Future.all(mineF, theirsF).compose(cf -> {
+      BucketPosition bound = w.bound();
+      List<String> push = new ArrayList<>();
+      List<String> pull = new ArrayList<>();
+      while (true) {
+        Record m = upTo(w.mine, bound);
+        Record t = upTo(w.theirs, bound);
+        if (m == null && t == null) {
+          break;
+        }
+        int c = m == null ? 1 : t == null ? -1 : BucketPosition.of(m.key()).compareTo(BucketPosition.of(t.key()));
+        if (c < 0) {
+          push.add(w.mine.poll().key()); // they lack it
+        } else if (c > 0) {
+          pull.add(w.theirs.poll().key()); // we lack it
+        } else {
+          w.mine.poll();
+          w.theirs.poll();
+          if (m.version().isNewerThan(t.version())) {
+            push.add(m.key());
+          } else if (t.version().isNewerThan(m.version())) {
+            pull.add(t.key());
+          }
+        }
+      }
+      int step = push.size() + pull.size();
+      Future<Void> moves = step == 0 ? Future.succeededFuture()
+          : pushKeys(round, push).compose(v -> pullKeys(round, pull)).compose(v -> throttle(step));
+      return moves.compose(v -> w.myDone && w.theirDone && w.mine.isEmpty() && w.theirs.isEmpty()
+          ? Future.succeededFuture(moved + step)
+          : walk(round, w, moved + step));
     });
   }
 
-  private Future<Void> pushKeys(Round round, List<String> keys, int from) {
-    if (from >= keys.size()) {
-      return Future.succeededFuture();
-    }
-    List<String> chunk = keys.subList(from, Math.min(keys.size(), from + RECORD_BATCH));
-    return reader.records(chunk)
-        .compose(records -> records.isEmpty() ? Future.succeededFuture(0) : client.apply(round.peer, records).map(n -> {
-          round.sent += records.size();
-          recordsSent.increment(records.size());
-          return n;
-        }))
-        .compose(n -> pushKeys(round, keys, from + RECORD_BATCH));
+  /** The first record of a listing if it is at or before {@code bound} (null: no bound). */
+  private static Record upTo(ArrayDeque<Record> listing, BucketPosition bound) {
+    Record r = listing.peek();
+    return r == null || bound == null || BucketPosition.of(r.key()).compareTo(bound) <= 0 ? r : null;
   }
 
-  private Future<Void> pullKeys(Round round, List<String> keys, int from) {
-    if (from >= keys.size()) {
+  /**
+   * Sends this node's records of {@code keys} to the peer: read within {@link PeerLimits#BATCH_BYTES}
+   * and {@link #RECORD_BATCH} records per request (the keys a read left out go first into the
+   * next). A record the peer refuses on its own is skipped, counted and logged, not retried.
+   */
+  private Future<Void> pushKeys(Round round, List<String> keys) {
+    if (keys.isEmpty()) {
       return Future.succeededFuture();
     }
-    List<String> chunk = keys.subList(from, Math.min(keys.size(), from + RECORD_BATCH));
+    List<String> chunk = keys.subList(0, Math.min(keys.size(), RECORD_BATCH));
+    List<String> after = keys.subList(chunk.size(), keys.size());
+    return reader.records(chunk, PeerLimits.BATCH_BYTES, RecordJson::wireBytes, false).compose(served -> {
+      List<String> rest = new ArrayList<>(served.unserved());
+      rest.addAll(after);
+      if (served.records().isEmpty()) {
+        return pushKeys(round, served.unserved().isEmpty() ? rest : after);
+      }
+      return PeerBatches.deliver(served.records(), batch -> {
+        long bytes = 0;
+        for (Record r : batch) {
+          bytes += RecordJson.wireBytes(r);
+        }
+        batchBytes.record(bytes);
+        return client.apply(round.peer, batch);
+      }).compose(refused -> {
+        for (Record r : refused) {
+          log.warn("peer {} refused the record of key {} (version {}) on its own; skipped", round.peer, r.key(), r.version());
+        }
+        recordsRefused.increment(refused.size());
+        int sent = served.records().size() - refused.size();
+        round.sent += sent;
+        recordsSent.increment(sent);
+        return pushKeys(round, rest);
+      });
+    });
+  }
+
+  /**
+   * Fetches the peer's records of {@code keys} and applies them here, {@link #RECORD_BATCH} keys a
+   * request; the peer answers within its byte budget and names the keys it left out, which are
+   * asked for first in the next request.
+   */
+  private Future<Void> pullKeys(Round round, List<String> keys) {
+    if (keys.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<String> chunk = keys.subList(0, Math.min(keys.size(), RECORD_BATCH));
+    List<String> after = keys.subList(chunk.size(), keys.size());
     JsonArray body = new JsonArray(new ArrayList<>(chunk));
     long horizon = graceHorizon(config);
-    return client.call(HttpMethod.POST, round.peer, "/internal/records", body.toBuffer())
-        .compose(buf -> {
+    return client.page(HttpMethod.POST, round.peer, "/internal/records?max_bytes=" + PeerLimits.BATCH_BYTES, body.toBuffer())
+        .compose(page -> {
+          if (page.records().isEmpty() && !page.unserved().isEmpty()) {
+            return Future.failedFuture("peer " + round.peer + " answered none of " + page.unserved().size() + " keys to /internal/records");
+          }
+          List<String> rest = new ArrayList<>(page.unserved());
+          rest.addAll(after);
           List<Record> records = new ArrayList<>();
-          for (Record r : decode(buf.getBytes())) {
+          for (Record r : page.records()) {
             if (!(r.tombstone() && r.version().hlc() < horizon)) {
               records.add(r);
             }
           }
           if (records.isEmpty()) {
-            return Future.succeededFuture();
+            return pullKeys(round, rest);
           }
           round.received += records.size();
           recordsReceived.increment(records.size());
-          return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records)).mapEmpty();
-        })
-        .compose(v -> pullKeys(round, keys, from + RECORD_BATCH));
+          return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records))
+              .compose(m -> pullKeys(round, rest));
+        });
   }
 
   /** Waits long enough that repair stays under REPAIR_RATE records per second. */
@@ -380,14 +495,6 @@ public final class AntiEntropyVerticle extends VerticleBase {
     JsonObject out = new JsonObject();
     last.forEach((peer, r) -> out.put(Integer.toString(peer), r.toJson()));
     return out;
-  }
-
-  private List<Record> decode(byte[] bytes) {
-    try {
-      return RecordJson.decodeList(bytes, Integer.MAX_VALUE);
-    } catch (BadRequest e) {
-      throw new IllegalStateException("peer sent unreadable records: " + e.getMessage());
-    }
   }
 
   public static String encodeDigests(long[] digests) {

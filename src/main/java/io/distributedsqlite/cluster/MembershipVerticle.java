@@ -10,7 +10,10 @@ import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.config.PeerLimits;
+import io.distributedsqlite.http.RecordJson;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
@@ -28,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * Failure detection and hint replay. Probes every peer each PROBE_INTERVAL; a peer is down after
  * PROBE_FAILURES misses in a row and up again on the first answer. Each change is published as a
  * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts. While a
- * peer is up and has hints, they are replayed to it in version order and deleted once it acked;
+ * peer is up and has hints, they are replayed to it in version order, in requests bounded in count
+ * and bytes, and deleted once it acked (or once it refused one on its own, which no retry changes);
  * hints older than HINT_WINDOW are dropped before any replay. Answers {@link #INFO_ADDRESS} with
  * the cluster view that {@code GET /cluster} shows.
  *
@@ -63,6 +67,8 @@ public final class MembershipVerticle extends VerticleBase {
   private boolean statusRoundRunning;
   private PeerClient client;
   private Counter replayed;
+  private Counter refused;
+  private DistributionSummary batchBytes;
 
   public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health,
       ClockOffsets offsets) {
@@ -87,6 +93,10 @@ public final class MembershipVerticle extends VerticleBase {
   public Future<?> start() {
     client = new PeerClient(vertx, config);
     replayed = Counter.builder("dsqlite_hints_replayed").description("Hints delivered to their replica").register(registry);
+    refused = Counter.builder("dsqlite_hints_refused").description("Hints their replica refused on their own (too large or invalid there); dropped")
+        .register(registry);
+    batchBytes = DistributionSummary.builder("dsqlite_peer_batch_bytes").tag("kind", "hints").baseUnit("bytes")
+        .description("Bytes of records in one request to a peer").register(registry);
     for (Peer p : config.peers()) {
       if (p.id() != config.nodeId()) {
         int id = p.id();
@@ -317,40 +327,74 @@ public final class MembershipVerticle extends VerticleBase {
       return;
     }
     replaying[peer] = true;
-    dropHintsOutsideWindow(peer).compose(v -> replayBatch(peer)).onComplete(ar -> replaying[peer] = false);
+    dropHintsOutsideWindow(peer).compose(v -> replayBatch(peer)).onComplete(ar -> {
+      replaying[peer] = false;
+      if (ar.failed()) {
+        log.info("hint replay to peer {} stopped, retried in a moment: {}", peer, ar.cause().getMessage());
+      }
+    });
   }
 
+  /**
+   * The next hints of a peer, bounded in count and bytes (sizes are read before values), sent in
+   * requests of at most {@link PeerLimits#BATCH_BYTES}; then the next, until none are left.
+   */
   private Future<Void> replayBatch(int peer) {
-    return reader.hints(peer, REPLAY_BATCH).compose(hints -> {
+    return reader.hints(peer, REPLAY_BATCH, PeerLimits.BATCH_BYTES).compose(hints -> {
       if (hints.isEmpty() || !up[peer] || !health.servesData()) {
         return Future.succeededFuture();
       }
-      List<Record> records = new ArrayList<>(hints.size());
-      List<Long> ids = new ArrayList<>(hints.size());
-      for (Hint h : hints) {
-        records.add(h.record());
-        ids.add(h.id());
+      Future<Void> chain = Future.succeededFuture();
+      for (List<Hint> batch : PeerBatches.split(hints, h -> RecordJson.wireBytes(h.record()), REPLAY_BATCH)) {
+        chain = chain.compose(v -> sendHints(peer, batch));
       }
-      return client.apply(peer, records)
-          .compose(result -> {
-            // Refused records are dropped with the delivered ones: their stamps are beyond the
-            // peer's future cap and would be refused again. Winning versions move the clock.
+      return chain.compose(v -> replayBatch(peer));
+    });
+  }
+
+  /**
+   * Sends one batch of hints and deletes them once the peer took them. A hint the peer refuses on
+   * its own (too large or invalid there: it can never be delivered) is deleted too, counted in
+   * {@code dsqlite_hints_refused} and logged; anti-entropy is then the way the key converges.
+   */
+  private Future<Void> sendHints(int peer, List<Hint> batch) {
+    return PeerBatches.deliver(batch, part -> {
+          List<Record> records = new ArrayList<>(part.size());
+          long bytes = 0;
+          for (Hint h : part) {
+            records.add(h.record());
+            bytes += RecordJson.wireBytes(h.record());
+          }
+          batchBytes.record(bytes);
+          return client.apply(peer, records).map(result -> {
+            // Winning versions move the clock. Records refused as stamped too far ahead of the
+            // peer's clock are dropped with the delivered ones: they would be refused again.
             for (int i = 0; i < result.size(); i++) {
               if (result.get(i).winner() != null) {
                 offsets.clock().observe(result.get(i).winner());
               }
             }
-            int refused = result.count(io.distributedsqlite.storage.ApplyResult.Kind.REFUSED_FUTURE);
-            if (refused > 0) {
-              log.warn("peer {} refused {} hinted records stamped too far ahead of its clock; dropping them", peer, refused);
+            int future = result.count(io.distributedsqlite.storage.ApplyResult.Kind.REFUSED_FUTURE);
+            if (future > 0) {
+              log.warn("peer {} refused {} hinted records stamped too far ahead of its clock; dropping them", peer, future);
             }
-            return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.DeleteHints(peer, ids));
-          })
-          .compose(m -> {
-            replayed.increment(ids.size());
-            return replayBatch(peer);
+            return result;
           });
-    });
+        })
+        .compose(refusedHints -> {
+          for (Hint h : refusedHints) {
+            log.warn("peer {} refused the hint for key {} (version {}) on its own; dropped it, anti-entropy repairs the key",
+                peer, h.record().key(), h.record().version());
+          }
+          refused.increment(refusedHints.size());
+          List<Long> ids = new ArrayList<>(batch.size());
+          batch.forEach(h -> ids.add(h.id()));
+          return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.DeleteHints(peer, ids))
+              .map(m -> {
+                replayed.increment(batch.size() - refusedHints.size());
+                return null;
+              });
+        });
   }
 
   private void dropExpiredHints() {

@@ -2,8 +2,10 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
+import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.http.ApplyAnswer;
 import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.http.RecordPage;
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.http.BadRequest;
@@ -56,15 +58,18 @@ public final class PeerClient {
   /**
    * Applies versioned records on the peer; succeeds only on a 200, with what the peer did with
    * each record (applied, superseded by the version it keeps, refused as stamped too far ahead).
-   * Callers move their clock past the winning versions they learn of.
+   * Callers move their clock past the winning versions they learn of. Any other status fails with
+   * {@link PeerRefused}, which says whether the content itself was refused.
    */
   public Future<ApplyResult> apply(int peer, List<Record> records) {
+    Buffer body = Buffer.buffer(RecordJson.encodeList(records));
     return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/apply")
+        .timeout(PeerLimits.timeoutMs(timeoutMs, body.length()))
         .putHeader("content-type", "application/json")
-        .sendBuffer(Buffer.buffer(RecordJson.encodeList(records)))
+        .sendBuffer(body)
         .compose(res -> {
           if (res.statusCode() != 200) {
-            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/apply");
+            return Future.failedFuture(new PeerRefused(peer, res.statusCode(), "/internal/apply"));
           }
           try {
             return Future.succeededFuture(ApplyAnswer.decode(res.body() == null ? null : res.body().getBytes(), records.size()));
@@ -74,20 +79,27 @@ public final class PeerClient {
         });
   }
 
-  /** The peer's local records (tombstones included) for the keys it has. */
+  /**
+   * The peer's local records (tombstones included) for the keys it has. The peer answers within
+   * its byte budget and names the keys it left out; those are asked again until every key was
+   * answered.
+   */
   public Future<List<Record>> read(int peer, List<String> keys) {
-    return request(io.vertx.core.http.HttpMethod.POST, peer, "/internal/read")
-        .putHeader("content-type", "application/json")
-        .sendBuffer(new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(keys)).toBuffer())
-        .compose(res -> {
-          if (res.statusCode() != 200) {
-            return Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to /internal/read");
+    return readRest(peer, keys, new java.util.ArrayList<>());
+  }
+
+  private Future<List<Record>> readRest(int peer, List<String> keys, List<Record> found) {
+    return page(io.vertx.core.http.HttpMethod.POST, peer, "/internal/read?max_bytes=" + PeerLimits.BATCH_BYTES,
+        new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(keys)).toBuffer(), timeoutMs)
+        .compose(page -> {
+          found.addAll(page.records());
+          if (page.unserved().isEmpty()) {
+            return Future.succeededFuture(found);
           }
-          try {
-            return Future.succeededFuture(RecordJson.decodeList(res.body().getBytes(), Integer.MAX_VALUE));
-          } catch (BadRequest e) {
-            return Future.failedFuture("peer " + peer + " sent unreadable records: " + e.getMessage());
+          if (page.records().isEmpty()) {
+            return Future.failedFuture("peer " + peer + " answered none of " + page.unserved().size() + " keys to /internal/read");
           }
+          return readRest(peer, page.unserved(), found);
         });
   }
 
@@ -147,6 +159,25 @@ public final class PeerClient {
         });
   }
 
+  /**
+   * A bulk request answered with a {@link RecordPage} (or a plain array of records, which is a
+   * complete page), given the time to receive a whole page of {@link PeerLimits#BATCH_BYTES}.
+   */
+  public Future<RecordPage> page(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
+    return page(method, peer, uri, body, PeerLimits.timeoutMs(timeoutMs, PeerLimits.BATCH_BYTES));
+  }
+
+  private Future<RecordPage> page(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body, long timeout) {
+    HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json").timeout(timeout);
+    return answer(peer, uri, body == null ? req.send() : req.sendBuffer(body)).compose(buf -> {
+      try {
+        return Future.succeededFuture(RecordJson.decodePage(buf.getBytes()));
+      } catch (BadRequest e) {
+        return Future.failedFuture("peer " + peer + " sent unreadable records to " + uri + ": " + e.getMessage());
+      }
+    });
+  }
+
   /** ": <error>" from a JSON error body (e.g. a stale peer's "stale_replica"), else "". */
   private static String errorCode(String body) {
     try {
@@ -160,9 +191,13 @@ public final class PeerClient {
   /** A JSON request to an arbitrary internal route, for anti-entropy exchanges. */
   public Future<Buffer> call(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
     HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json");
-    return (body == null ? req.send() : req.sendBuffer(body)).compose(res -> res.statusCode() == 200
+    return answer(peer, uri, body == null ? req.send() : req.sendBuffer(body));
+  }
+
+  private static Future<Buffer> answer(int peer, String uri, Future<io.vertx.ext.web.client.HttpResponse<Buffer>> sent) {
+    return sent.compose(res -> res.statusCode() == 200
         ? Future.succeededFuture(res.body() == null ? Buffer.buffer() : res.body())
-        : Future.failedFuture("peer " + peer + " answered " + res.statusCode() + " to " + uri));
+        : Future.failedFuture(new PeerRefused(peer, res.statusCode(), uri)));
   }
 
   public void close() {

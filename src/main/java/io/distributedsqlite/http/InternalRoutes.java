@@ -3,6 +3,9 @@ package io.distributedsqlite.http;
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.storage.ApplyResult;
+import io.distributedsqlite.config.PeerLimits;
+import io.distributedsqlite.storage.BucketPosition;
+import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.KeyHash;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -36,6 +39,8 @@ import java.util.List;
  */
 final class InternalRoutes {
   static final String TOKEN_HEADER = "X-Cluster-Token";
+  /** Most records one page of a bucket listing holds. */
+  static final int LISTING_MAX = 10_000;
 
   private final Vertx vertx;
   private final NodeServices services;
@@ -51,9 +56,9 @@ final class InternalRoutes {
     this.client = client;
     this.token = services.config().clusterToken().map(t -> t.getBytes(StandardCharsets.UTF_8)).orElse(null);
     this.peerMtls = services.config().tls().map(t -> t.peerMtls()).orElse(false);
-    // A batch of replicated records may carry many values; cap it at 64 of the largest.
     this.nodeIdField = Json.nodeIdField(services.config().nodeName());
-    this.bodyLimit = (int) Math.min(Integer.MAX_VALUE - 16, 64L * (services.config().maxValueBytes() + 8192));
+    // Senders keep their batches within PeerLimits (one record alone when it is larger).
+    this.bodyLimit = PeerLimits.bodyLimit(services.config().maxValueBytes());
   }
 
   void mount(Router router) {
@@ -92,21 +97,52 @@ final class InternalRoutes {
 
   /**
    * Anti-entropy: keys and versions (no values) in the listed buckets ({@code buckets=3,17,...})
-   * that the asking peer also replicates.
+   * that the asking peer also replicates, in {@link BucketPosition} order, one page at a time:
+   * {@code limit} records at most (and {@link PeerLimits#BATCH_BYTES}), starting after
+   * {@code after_bucket}/{@code after_key}; the answer's {@code next} is where the next page
+   * starts, null after the last. Without {@code limit} (a node from before paging) the answer is
+   * the plain array of the whole listing, or 413 when that is larger than one page.
    */
   private void bucket(RoutingContext ctx) {
     try {
       int peer = peerParam(ctx);
       List<Integer> buckets = bucketsParam(ctx);
+      MultiMap q = Params.query(ctx);
+      boolean paged = q.contains("limit");
+      int limit = paged ? intParam(ctx, "limit", 1, LISTING_MAX) : LISTING_MAX;
+      BucketPosition after = null;
+      if (q.contains("after_bucket") || q.contains("after_key")) {
+        String key = q.get("after_key");
+        if (key == null) {
+          throw BadRequest.of("invalid_after_key", "after_bucket needs after_key");
+        }
+        after = new BucketPosition(intParam(ctx, "after_bucket", 0, KeyHash.BUCKETS - 1), key);
+      }
       long horizon = AntiEntropyVerticle.graceHorizon(services.config());
-      services.reader().bucketVersions(buckets).onSuccess(records -> {
+      services.reader().bucketVersions(buckets, after, limit).onSuccess(listing -> {
         List<Record> shared = new ArrayList<>();
-        for (Record r : records) {
+        BucketPosition next = listing.next();
+        long bytes = 0;
+        String considered = null;
+        for (Record r : listing.records()) {
           if (services.ring().isReplica(r.key(), peer) && !isStray(r) && !(r.tombstone() && r.version().hlc() < horizon)) {
+            int n = RecordJson.wireBytes(r);
+            if (!PeerLimits.fits(shared.size(), bytes, n)) {
+              next = BucketPosition.of(considered);
+              break;
+            }
+            bytes += n;
             shared.add(r);
           }
+          considered = r.key();
         }
-        Responses.json(ctx, 200, RecordJson.encodeList(shared));
+        if (paged) {
+          Responses.json(ctx, 200, RecordJson.encodePage(shared, List.of(), next));
+        } else if (next == null) {
+          Responses.json(ctx, 200, RecordJson.encodeList(shared));
+        } else {
+          Responses.error(ctx, 413, "response_too_large", "the listing is longer than one page; ask with limit=");
+        }
       }).onFailure(t -> Responses.fail(ctx, t));
     } catch (BadRequest e) {
       Responses.error(ctx, e);
@@ -126,8 +162,9 @@ final class InternalRoutes {
   }
 
   /**
-   * Quorum reads: this node's own records (tombstones included) for a JSON array of keys. A
-   * rebuilding node refuses (503), so coordinators ask the next replica instead of taking its
+   * Quorum reads: this node's own records (tombstones included) for a JSON array of keys, within
+   * the asker's {@code max_bytes} (at most {@link PeerLimits#BATCH_BYTES}); see {@link #answerKeys}.
+   * A rebuilding node refuses (503), so coordinators ask the next replica instead of taking its
    * "none" for an answer.
    */
   private void read(RoutingContext ctx) {
@@ -135,22 +172,47 @@ final class InternalRoutes {
       Responses.error(ctx, 503, "rebuilding", services.health().reason());
       return;
     }
-    readKeys(ctx).onSuccess(records -> {
-      records.removeIf(this::isStray);
-      Responses.json(ctx, 200, RecordJson.encodeList(records));
-    }).onFailure(t -> Responses.fail(ctx, t));
+    answerKeys(ctx, true, records -> records.removeIf(this::isStray));
   }
 
-  /** Anti-entropy: full records for a JSON array of keys (those this node has). */
+  /** Anti-entropy: full records for a JSON array of keys (those this node has); as {@link #read}. */
   private void records(RoutingContext ctx) {
     long horizon = AntiEntropyVerticle.graceHorizon(services.config());
-    readKeys(ctx).onSuccess(records -> {
-      records.removeIf(r -> isStray(r) || (r.tombstone() && r.version().hlc() < horizon));
-      Responses.json(ctx, 200, RecordJson.encodeList(records));
+    answerKeys(ctx, false, records -> records.removeIf(r -> isStray(r) || (r.tombstone() && r.version().hlc() < horizon)));
+  }
+
+  /**
+   * Answers the records of the asked keys that fit the byte budget, and names the keys it left
+   * out ({@code unserved}) so the asker asks for them again; a record larger than the budget is
+   * answered alone. Without {@code max_bytes} (a node from before paging) the answer is the plain
+   * array, or 413 when it would not fit one page. Reads stop at the budget, so no more than one
+   * page of values is ever held for an answer. Quorum reads fill the record cache; repair reads
+   * ({@code fillCache} false) do not evict what clients read.
+   */
+  private void answerKeys(RoutingContext ctx, boolean fillCache, java.util.function.Consumer<List<Record>> filter) {
+    boolean paged;
+    long budget;
+    try {
+      paged = Params.query(ctx).contains("max_bytes");
+      budget = paged ? intParam(ctx, "max_bytes", 1, PeerLimits.BATCH_BYTES) : PeerLimits.BATCH_BYTES;
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return;
+    }
+    readKeys(ctx, budget, fillCache).onSuccess(served -> {
+      List<Record> records = new ArrayList<>(served.records());
+      filter.accept(records);
+      if (paged) {
+        Responses.json(ctx, 200, RecordJson.encodePage(records, served.unserved(), null));
+      } else if (served.unserved().isEmpty()) {
+        Responses.json(ctx, 200, RecordJson.encodeList(records));
+      } else {
+        Responses.error(ctx, 413, "response_too_large", "the records asked for are larger than one answer; ask with max_bytes=");
+      }
     }).onFailure(t -> Responses.fail(ctx, t));
   }
 
-  private Future<List<Record>> readKeys(RoutingContext ctx) {
+  private Future<RecordReader.Served> readKeys(RoutingContext ctx, long budget, boolean fillCache) {
     return Responses.body(ctx, bodyLimit).compose(bytes -> {
       try {
         JsonArray keys = new JsonArray(io.vertx.core.buffer.Buffer.buffer(bytes));
@@ -164,7 +226,7 @@ final class InternalRoutes {
           }
           list.add(s);
         }
-        return services.reader().records(list);
+        return services.reader().records(list, budget, RecordJson::wireBytes, fillCache);
       } catch (BadRequest e) {
         return Future.failedFuture(e);
       } catch (RuntimeException e) {

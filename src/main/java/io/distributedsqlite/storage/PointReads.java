@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToIntFunction;
 
 /**
  * Point reads by key on their own worker threads, each lookup one execution of a statement
@@ -79,22 +80,42 @@ final class PointReads implements AutoCloseable {
 
   /** The stored records (tombstones and expired ones included) of those keys that exist; each read fills the cache. */
   Future<List<Record>> records(List<String> keys) {
+    return records(keys, Long.MAX_VALUE, r -> 0, true).map(RecordReader.Served::records);
+  }
+
+  /**
+   * Like {@link #records(List)}, in the order of {@code keys}, but stops before the record that
+   * would take the records' {@code size} beyond {@code maxBytes} (the first is always kept): it
+   * and the keys after it are left unserved. Holds at most one record beyond the bound. Without
+   * {@code fill} the records read are not put in the cache (repair traffic must not evict what
+   * clients read).
+   */
+  Future<RecordReader.Served> records(List<String> keys, long maxBytes, ToIntFunction<Record> size, boolean fill) {
     if (keys.isEmpty()) {
-      return Future.succeededFuture(new ArrayList<>());
+      return Future.succeededFuture(new RecordReader.Served(new ArrayList<>(), List.of()));
     }
     return executor.executeBlocking(() -> {
       Lookup lookup = idle.take();
       try {
         List<Record> out = new ArrayList<>(keys.size());
-        for (String key : keys) {
-          long stamp = cache.stamp(key);
+        long bytes = 0;
+        for (int i = 0; i < keys.size(); i++) {
+          String key = keys.get(i);
+          long stamp = fill ? cache.stamp(key) : 0;
           Record r = lookup.read(key);
-          cache.fill(key, r, stamp);
+          if (fill) {
+            cache.fill(key, r, stamp);
+          }
           if (r != null) {
+            int n = size.applyAsInt(r);
+            if (!out.isEmpty() && bytes + n > maxBytes) {
+              return new RecordReader.Served(out, List.copyOf(keys.subList(i, keys.size())));
+            }
+            bytes += n;
             out.add(r);
           }
         }
-        return out;
+        return new RecordReader.Served(out, List.of());
       } catch (SQLException e) {
         lookup.reprepare();
         throw e;

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /**
  * Reads from an Agroal pool of read-only SQLite connections; WAL mode lets them run beside the
@@ -26,6 +27,8 @@ import java.util.Map;
  * (ReadBenchmark: 9.7k vs 31k reads/s for two waiting callers).
  */
 public final class RecordReader implements AutoCloseable {
+  /** Bytes a hint counts for besides its key and value, in {@link #hints(int, int, long)}. */
+  public static final int RECORD_BYTES = 128;
   private static final String SQLITE_OPEN_READONLY = "1";
 
   private final AgroalDataSource dataSource;
@@ -84,16 +87,43 @@ public final class RecordReader implements AutoCloseable {
 
   /** Up to {@code limit} of a peer's hints, oldest version first. */
   public Future<List<Hint>> hints(int peer, int limit) {
-    return pool.preparedQuery("SELECT id, key, value, hlc, node, tombstone, expires_at FROM hints "
+    return hints(peer, limit, Long.MAX_VALUE);
+  }
+
+  /**
+   * Up to {@code limit} of a peer's hints, oldest version first, whose keys and values (plus
+   * {@link #RECORD_BYTES} each) stay within {@code maxBytes}; the first is returned even when it
+   * alone is larger. The sizes are read first, without the values, so no more than that is loaded.
+   */
+  public Future<List<Hint>> hints(int peer, int limit, long maxBytes) {
+    return pool.preparedQuery("SELECT id, octet_length(key) + coalesce(octet_length(value), 0) FROM hints "
             + "WHERE peer = ? ORDER BY hlc, node LIMIT ?")
         .execute(Tuple.of(peer, limit))
-        .map(rows -> {
-          List<Hint> out = new ArrayList<>();
-          for (Row row : rows) {
-            Record r = new Record(row.getString(1), row.getString(2), version(row, 3), row.getLong(5) != 0, row.getLong(6));
-            out.add(new Hint(row.getLong(0), peer, r));
+        .compose(sizes -> {
+          List<Object> ids = new ArrayList<>();
+          long bytes = 0;
+          for (Row row : sizes) {
+            long n = RECORD_BYTES + row.getLong(1);
+            if (!ids.isEmpty() && bytes + n > maxBytes) {
+              break;
+            }
+            bytes += n;
+            ids.add(row.getLong(0));
           }
-          return out;
+          if (ids.isEmpty()) {
+            return Future.succeededFuture(new ArrayList<>());
+          }
+          return pool.preparedQuery("SELECT id, key, value, hlc, node, tombstone, expires_at FROM hints "
+                  + "WHERE id IN (" + placeholders(ids.size()) + ") ORDER BY hlc, node")
+              .execute(Tuple.wrap(ids))
+              .map(rows -> {
+                List<Hint> out = new ArrayList<>(ids.size());
+                for (Row row : rows) {
+                  Record r = new Record(row.getString(1), row.getString(2), version(row, 3), row.getLong(5) != 0, row.getLong(6));
+                  out.add(new Hint(row.getLong(0), peer, r));
+                }
+                return out;
+              });
         });
   }
 
@@ -108,20 +138,38 @@ public final class RecordReader implements AutoCloseable {
     });
   }
 
-  /** Key, version and tombstone flag (no values) of every record in the given anti-entropy buckets. */
-  public Future<List<Record>> bucketVersions(List<Integer> buckets) {
-    if (buckets.isEmpty()) {
-      return Future.succeededFuture(new ArrayList<>());
+  /**
+   * Key, version and tombstone flag (no values) of the records in the given anti-entropy buckets,
+   * in {@link BucketPosition} order, starting after {@code after} (null: from the start), at most
+   * {@code limit} of them. {@link Listing#next()} is where the next page starts, null when none is left.
+   */
+  public Future<Listing> bucketVersions(List<Integer> buckets, BucketPosition after, int limit) {
+    List<Integer> sorted = buckets.stream().distinct().sorted().toList();
+    List<Record> out = new ArrayList<>();
+    Future<Void> first = Future.succeededFuture();
+    if (after != null && sorted.contains(after.bucket())) {
+      first = pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?")
+          .execute(Tuple.of(after.bucket(), after.key(), limit))
+          .map(rows -> {
+            rows.forEach(row -> out.add(versionOnly(row)));
+            return null;
+          });
     }
-    return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket IN (" + placeholders(buckets.size()) + ")")
-        .execute(Tuple.wrap(new ArrayList<Object>(buckets)))
-        .map(rows -> {
-          List<Record> out = new ArrayList<>();
-          for (Row row : rows) {
-            out.add(new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, 0));
-          }
-          return out;
-        });
+    List<Integer> later = after == null ? sorted : sorted.stream().filter(b -> b > after.bucket()).toList();
+    return first.compose(v -> {
+      if (out.size() >= limit || later.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      List<Object> params = new ArrayList<>(later);
+      params.add(limit - out.size());
+      return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket IN (" + placeholders(later.size())
+              + ") ORDER BY bucket, key LIMIT ?")
+          .execute(Tuple.wrap(params))
+          .map(rows -> {
+            rows.forEach(row -> out.add(versionOnly(row)));
+            return null;
+          });
+    }).map(v -> new Listing(out, out.size() >= limit ? BucketPosition.of(out.get(out.size() - 1).key()) : null));
   }
 
   /**
@@ -139,6 +187,16 @@ public final class RecordReader implements AutoCloseable {
           return out;
         });
   }
+
+  private static Record versionOnly(Row row) {
+    return new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, 0);
+  }
+
+  /** A page of a bucket listing; {@code next} is null on the last one. */
+  public record Listing(List<Record> records, BucketPosition next) {}
+
+  /** The records read for some keys, and the keys left out to stay within a byte bound. */
+  public record Served(List<Record> records, List<String> unserved) {}
 
   /** Full records (with values, tombstones included) of the given keys that exist here. */
   public Future<List<Record>> records(List<String> keys) {
@@ -213,6 +271,50 @@ public final class RecordReader implements AutoCloseable {
         out.add(new Record(row.getString(0), tombstone ? null : row.getString(1), version(row, 2), tombstone, row.getLong(5)));
       }
       return new ScanPage(out, !cut && rows.size() < limit);
+    });
+  }
+
+  /**
+   * Full records of the given keys that exist here, within {@code maxBytes} by {@code size}
+   * (the first record is kept even when it alone is larger); keys not read because of the bound
+   * come back as {@link Served#unserved()}, to be asked for again. {@code fillCache} false keeps
+   * the records read out of the cache (repair traffic, which must not evict what clients read).
+   */
+  public Future<Served> records(List<String> keys, long maxBytes, ToIntFunction<Record> size, boolean fillCache) {
+    List<Record> found = new ArrayList<>();
+    List<String> unserved = new ArrayList<>();
+    List<String> misses = new ArrayList<>();
+    long bytes = 0;
+    for (String key : keys) {
+      RecordCache.Entry hit = cache.lookup(key);
+      if (hit == null) {
+        misses.add(key);
+      } else if (hit.record() != null) {
+        int n = size.applyAsInt(hit.record());
+        if (found.isEmpty() || bytes + n <= maxBytes) {
+          bytes += n;
+          found.add(hit.record());
+        } else {
+          unserved.add(key);
+        }
+      }
+    }
+    if (misses.isEmpty()) {
+      return Future.succeededFuture(new Served(found, unserved));
+    }
+    cache.missed(misses.size());
+    long left = maxBytes - bytes;
+    boolean any = !found.isEmpty();
+    return points.records(misses, any ? Math.max(0, left) : maxBytes, size, fillCache).map(read -> {
+      if (any && !read.records().isEmpty() && size.applyAsInt(read.records().get(0)) > left) {
+        // The point reads keep their first record whatever its size; here it would go beyond the bound.
+        unserved.add(read.records().get(0).key());
+        found.addAll(read.records().subList(1, read.records().size()));
+      } else {
+        found.addAll(read.records());
+      }
+      unserved.addAll(read.unserved());
+      return new Served(found, unserved);
     });
   }
 

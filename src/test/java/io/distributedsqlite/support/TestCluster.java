@@ -24,6 +24,7 @@ public final class TestCluster implements AutoCloseable {
   private String namePrefix;
   private final int[] ports;
   private final Node[] nodes;
+  private final Map<Integer, Map<String, String>> nodeEnv = new HashMap<>();
 
   private TestCluster(int size, int rf, Path baseDir, Map<String, String> extraEnv) {
     this.size = size;
@@ -130,7 +131,13 @@ public final class TestCluster implements AutoCloseable {
     env.put("PEER_TIMEOUT", "1s");
     env.put("SHUTDOWN_TIMEOUT", "2s");
     env.putAll(extraEnv);
+    env.putAll(nodeEnv.getOrDefault(i, Map.of()));
     return env;
+  }
+
+  /** Settings for node {@code i} alone, on top of the cluster's, from its next start on. */
+  public void setNodeEnv(int i, Map<String, String> env) {
+    nodeEnv.put(i, Map.copyOf(env));
   }
 
   public void startNode(int i) {
