@@ -29,6 +29,7 @@ RUN set -eu; \
 
 COPY target/distributed-sqlite.jar /app/distributed-sqlite.jar
 COPY src/main/docker/entrypoint.sh /app/entrypoint.sh
+COPY src/main/docker/healthcheck.sh /app/healthcheck.sh
 
 # DATA_DIR is the volume, so a pod that mounts /data (as the original's StatefulSet does) needs
 # no DATA_DIR. MALLOC_ARENA_MAX: glibc keeps one malloc arena per thread otherwise (SQLite
@@ -42,8 +43,9 @@ WORKDIR /data
 EXPOSE 8080
 USER ${APP_UID}:${APP_UID}
 
+# GET /health over HTTP, or HTTPS when TLS_CERT_FILE is set (see the script).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT:-8080}/health" || exit 1
+  CMD ["/app/healthcheck.sh"]
 
 # The entrypoint sizes heap, collector and JIT from the container's memory limit (see the
 # script) and execs the JVM, which so is PID 1 and receives SIGTERM directly (graceful

@@ -15,8 +15,11 @@
 # (e.g. JAVA_OPTS="-Xmx80m -XX:TieredStopAtLevel=4"); DSQLITE_JVM_SIZING=off leaves them all out.
 set -eu
 
+# Where the cgroup filesystem is mounted (another root lets a test give the script any limit).
+cgroup=${DSQLITE_CGROUP_DIR:-/sys/fs/cgroup}
+
 limit_bytes() {
-  for f in /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes; do
+  for f in "$cgroup/memory.max" "$cgroup/memory/memory.limit_in_bytes"; do
     [ -r "$f" ] || continue
     v=$(cat "$f" 2>/dev/null || true)
     case "$v" in

@@ -35,7 +35,13 @@ public final class Main {
         .setWorkerPoolSize(Math.max(4, config.readPoolSize() + 2)));
     Node node;
     try {
-      node = Node.start(vertx, config).await(120, TimeUnit.SECONDS);
+      node = Node.start(vertx, config).await(config.startupTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      System.err.println("distributed-sqlite: cannot start: not serving after STARTUP_TIMEOUT=" + config.startupTimeout()
+          + " (raise it for a large database, and the startupProbe with it)");
+      vertx.close();
+      System.exit(1);
+      return;
     } catch (Exception e) {
       Throwable cause = e.getCause() != null && !(e instanceof StorageException) ? e.getCause() : e;
       String reason = cause instanceof StorageException ? cause.getMessage() : cause.toString();

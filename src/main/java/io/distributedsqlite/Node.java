@@ -83,10 +83,15 @@ public final class Node {
     DigestIndex digests = new DigestIndex(config.nodeId(), ring);
     RecordCache cache = new RecordCache(config.readCacheBytes());
     registerCacheMetrics(registry, cache);
+    StartupProgress progress = StartupProgress.start(vertx, java.time.Duration.ofSeconds(5));
     return vertx.executeBlocking(() -> {
+      if (config.restoreFrom().isPresent()) {
+        progress.step("restoring " + config.dataDir() + " from " + config.restoreFrom().get() + " if it is empty");
+      }
       if (config.restoreFrom().isPresent() && Backups.restoreIfEmpty(config.restoreFrom().get(), config.dataDir())) {
         log.info("restored {} from the snapshot {}; anti-entropy brings it up to date", config.dataDir(), config.restoreFrom().get());
       }
+      progress.step("opening and checking (quick_check) " + config.dataDir().resolve(SqliteStore.FILE_NAME));
       SqliteStore store = SqliteStore.open(config.dataDir(), config.sqliteSynchronous(), config.sqliteMaxDbBytes(),
           config.sqliteCacheKib());
       HybridLogicalClock clock = new HybridLogicalClock(config.nodeId(), store.highWater(), config::wallMillis, config.futureCapMillis());
@@ -96,7 +101,11 @@ public final class Node {
             + "stamps that far ahead); it still serves reads and replicates. If the wall clock is right now, see README "
             + "\"Clocks\"", java.time.Duration.ofMillis(clock.aheadOfWallMillis()));
       }
-      store.forEachVersion(r -> digests.changed(null, r));
+      progress.step("rebuilding the digest index", store.recordCount());
+      store.forEachVersion(r -> {
+        digests.changed(null, r);
+        progress.record();
+      });
       decideStanding(store);
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
       return new Opened(store, clock);
@@ -114,7 +123,7 @@ public final class Node {
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
-    }).onSuccess(v -> {
+    }).andThen(ar -> progress.finish()).onSuccess(v -> {
       health.markStarted();
       log.info("node {} of {} (RF={}) serving on {}:{}, data in {}", config.nodeId(), config.clusterSize(),
           config.replicationFactor(), config.host(), config.port(), config.dataDir().toAbsolutePath());

@@ -63,7 +63,8 @@ public record NodeConfig(
     Optional<Path> restoreFrom,
 
     Duration maxClockOffset,
-    Duration testOnlyClockOffset) {
+    Duration testOnlyClockOffset,
+    Duration startupTimeout) {
 
   public static final int MAX_KEY_BYTES = 1024;
   /** TEST_ONLY_CLOCK_OFFSET may shift the wall clock by at most this much either way. */
@@ -174,7 +175,8 @@ public record NodeConfig(
         r.optional("RESTORE_FROM").map(Path::of),
 
         r.duration("MAX_CLOCK_OFFSET", "500ms"),
-        r.signedDuration("TEST_ONLY_CLOCK_OFFSET", MAX_TEST_CLOCK_OFFSET));
+        r.signedDuration("TEST_ONLY_CLOCK_OFFSET", MAX_TEST_CLOCK_OFFSET),
+        r.duration("STARTUP_TIMEOUT", "5m"));
   }
 
   /** Reads and validates single variables; each failure names the variable and the value. */

@@ -442,6 +442,13 @@ public final class SqliteStore implements AutoCloseable {
     return meta(META_REBUILT) != null || meta("alive") != null;
   }
 
+  /** How many records (tombstones included) the file holds; the total of the start-up digest rebuild. */
+  public long recordCount() throws SQLException {
+    try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM kv")) {
+      return rs.getLong(1);
+    }
+  }
+
   /** Every record's key, version and tombstone flag (no values); for rebuilding digests at start-up. */
   public void forEachVersion(java.util.function.Consumer<Record> consumer) throws SQLException {
     try (Statement st = conn.createStatement();

@@ -26,6 +26,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -45,8 +46,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Kubernetes manifests and the Dockerfile agree with each other and with the node's own
@@ -82,7 +85,9 @@ class KubernetesManifestsTest {
     sts = only("StatefulSet", StatefulSet.class);
     config = only("ConfigMap", ConfigMap.class);
     pdb = only("PodDisruptionBudget", PodDisruptionBudget.class);
-    secret = only("Secret", Secret.class);
+    assertEquals(List.of(), BY_KIND.getOrDefault("Secret", List.of()),
+        "the base creates no Secret, so `kubectl apply -k kubernetes/` cannot reset a real token");
+    secret = YAML.readValue(K8S.resolve("examples/secret.yaml").toFile(), Secret.class);
     List<Service> services = all("Service", Service.class);
     assertEquals(2, services.size(), "a headless and a client Service");
     headless = services.stream().filter(s -> "None".equals(s.getSpec().getClusterIP())).findFirst()
@@ -112,6 +117,19 @@ class KubernetesManifestsTest {
     Set<String> present = manifestFiles().stream().map(p -> p.getFileName().toString())
         .collect(Collectors.toCollection(TreeSet::new));
     assertEquals(present, listed, "kustomization.yaml resources vs. the manifests in kubernetes/");
+  }
+
+  @Test
+  void theExampleSecretLivesOutsideTheBase() throws IOException {
+    // kustomize refuses an overlay inside its base's directory, so the example is a plain file
+    // applied on its own (kubectl apply -f), never by `kubectl apply -k kubernetes/`.
+    JsonNode k = YAML.readTree(K8S.resolve("kustomization.yaml").toFile());
+    k.path("resources").forEach(r -> assertFalse(r.asText().contains("examples"), "the base lists " + r.asText()));
+    assertEquals("distributed-sqlite-secret", secret.getMetadata().getName());
+    String readme = Files.readString(ROOT.resolve("README.md"), StandardCharsets.UTF_8);
+    assertTrue(readme.contains("create secret generic distributed-sqlite-secret"),
+        "README says how to create the Secret the base runs with");
+    assertTrue(readme.contains("kubernetes/examples/secret.yaml"), "README names the example Secret");
   }
 
   @Test
@@ -156,11 +174,59 @@ class KubernetesManifestsTest {
     assertSubset(headless.getSpec().getSelector(), podLabels, "headless Service selector");
     assertSubset(client.getSpec().getSelector(), podLabels, "client Service selector");
     assertSubset(pdb.getSpec().getSelector().getMatchLabels(), podLabels, "PDB selector");
-    var anti = sts.getSpec().getTemplate().getSpec().getAffinity().getPodAntiAffinity()
-        .getPreferredDuringSchedulingIgnoredDuringExecution();
-    assertFalse(anti.isEmpty(), "preferred pod anti-affinity");
-    assertEquals("kubernetes.io/hostname", anti.get(0).getPodAffinityTerm().getTopologyKey());
-    assertSubset(anti.get(0).getPodAffinityTerm().getLabelSelector().getMatchLabels(), podLabels, "anti-affinity selector");
+    for (TopologySpreadConstraint c : sts.getSpec().getTemplate().getSpec().getTopologySpreadConstraints()) {
+      assertSubset(c.getLabelSelector().getMatchLabels(), podLabels, "topology spread selector " + c.getTopologyKey());
+    }
+  }
+
+  @Test
+  void podsSpreadOverZonesAndMachines() {
+    Map<String, TopologySpreadConstraint> byKey = new HashMap<>();
+    for (TopologySpreadConstraint c : sts.getSpec().getTemplate().getSpec().getTopologySpreadConstraints()) {
+      byKey.put(c.getTopologyKey(), c);
+    }
+    assertEquals(Set.of("topology.kubernetes.io/zone", "kubernetes.io/hostname"), byKey.keySet());
+    for (TopologySpreadConstraint c : byKey.values()) {
+      assertEquals(1, c.getMaxSkew(), c.getTopologyKey());
+      // A cluster with fewer zones or machines than nodes must still run every pod.
+      assertEquals("ScheduleAnyway", c.getWhenUnsatisfiable(), c.getTopologyKey());
+    }
+  }
+
+  @Test
+  void podGetsNoServiceAccountToken() {
+    assertEquals(Boolean.FALSE, sts.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken(),
+        "the node never calls the Kubernetes API");
+  }
+
+  @Test
+  void preStopDelayAndShutdownFitInTheGracePeriod() {
+    var preStop = node.getLifecycle() == null ? null : node.getLifecycle().getPreStop();
+    assertNotNull(preStop, "a preStop hook: endpoints drop the pod before it stops accepting connections");
+    long delay;
+    if (preStop.getSleep() != null) {
+      delay = preStop.getSleep().getSeconds();
+    } else {
+      List<String> cmd = preStop.getExec().getCommand();
+      assertEquals("sleep", cmd.get(0), "preStop sleeps: " + cmd);
+      delay = Long.parseLong(cmd.get(1));
+    }
+    assertTrue(delay >= 3, "preStop delay of a few seconds, got " + delay);
+    NodeConfig cfg = NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod"));
+    long grace = sts.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds();
+    assertTrue(delay + cfg.shutdownTimeout().toSeconds() < grace,
+        "preStop " + delay + "s + SHUTDOWN_TIMEOUT " + cfg.shutdownTimeout().toSeconds() + "s < grace " + grace + "s");
+  }
+
+  @Test
+  void startupProbeWaitsAsLongAsTheNodesStartupTimeout() {
+    Probe startup = node.getStartupProbe();
+    assertNotNull(startup, "startupProbe");
+    NodeConfig cfg = NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod"));
+    long probeSeconds = (long) startup.getPeriodSeconds() * startup.getFailureThreshold();
+    assertTrue(probeSeconds >= cfg.startupTimeout().toSeconds(),
+        "startupProbe " + probeSeconds + "s >= STARTUP_TIMEOUT " + cfg.startupTimeout().toSeconds() + "s");
+    assertTrue(cfg.startupTimeout().toSeconds() >= 300, "a large database has minutes to start, got " + cfg.startupTimeout());
   }
 
   @Test
@@ -296,8 +362,14 @@ class KubernetesManifestsTest {
         && sh.contains("memory.max") && sh.contains("memory.limit_in_bytes"),
         "heap from the cgroup limit (v1 and v2), exit on OutOfMemoryError");
     assertTrue(sh.indexOf("${JAVA_OPTS:-}") > sh.indexOf("$flags"), "JAVA_OPTS comes last, so it overrides the sizing");
+    // The check itself (HTTPS when TLS is on) runs against a TLS node in TlsTest.
     String health = last(lines, "HEALTHCHECK ");
-    assertTrue(health.contains("curl") && health.contains("/health"), "HEALTHCHECK curls /health");
+    assertTrue(health.endsWith("CMD [\"/app/healthcheck.sh\"]"), "HEALTHCHECK runs the image's script: " + health);
+    assertTrue(lines.contains("COPY src/main/docker/healthcheck.sh /app/healthcheck.sh"), "the image copies the script");
+    String check = Files.readString(ROOT.resolve("src/main/docker/healthcheck.sh"), StandardCharsets.UTF_8);
+    assertTrue(check.contains("TLS_CERT_FILE") && check.contains("https://") && check.contains("/health"),
+        "the script speaks HTTPS when TLS_CERT_FILE is set");
+    assertTrue(Files.isExecutable(ROOT.resolve("src/main/docker/healthcheck.sh")), "the script is executable");
     assertTrue(lines.stream().anyMatch(l -> l.equals("EXPOSE " + containerPort())), "EXPOSE " + containerPort());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("ENV ") && l.contains("DATA_DIR=/data")), "DATA_DIR=/data");
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("VOLUME ") && l.contains("/data")), "VOLUME /data");
@@ -307,14 +379,172 @@ class KubernetesManifestsTest {
     assertTrue(ignore.lines().anyMatch(l -> l.trim().equals("*")) && ignore.contains("!target/distributed-sqlite.jar"),
         ".dockerignore sends only the jar (and the entrypoint)");
     assertTrue(ignore.contains("!src/main/docker/entrypoint.sh"), ".dockerignore sends the entrypoint");
+    assertTrue(ignore.contains("!src/main/docker/healthcheck.sh"), ".dockerignore sends the health check");
+  }
+
+  @Test
+  void tlsComponentMountsTheSecretSetsTheFilesAndProbesOverHttps(@TempDir Path tmp) throws IOException {
+    StatefulSet tls = withComponent("tls");
+    Container c = tls.getSpec().getTemplate().getSpec().getContainers().get(0);
+    collectUnknownFieldsOf(tls);
+    for (Probe p : List.of(c.getStartupProbe(), c.getLivenessProbe(), c.getReadinessProbe())) {
+      assertEquals("HTTPS", p.getHttpGet().getScheme(), "a TLS node answers probes only over HTTPS");
+    }
+    Map<String, String> files = secretFiles(tls, c, "distributed-sqlite-tls", tmp);
+    assertEquals(Set.of("tls.crt", "tls.key", "ca.crt"), new TreeSet<>(files.values()), "keys of the TLS Secret");
+    Map<String, String> env = podEnvironment(c, sts.getMetadata().getName() + "-0", "prod");
+    for (String var : List.of("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE")) {
+      assertTrue(files.containsKey(env.get(var)), var + "=" + env.get(var) + " is a file of the mounted Secret " + files);
+      env.put(var, tmp.resolve(files.get(env.get(var))).toString());
+    }
+    NodeConfig cfg = NodeConfig.fromEnvironment(env);
+    assertTrue(cfg.tls().isPresent(), "the node serves TLS with these files");
+  }
+
+  @Test
+  void apiTokensComponentReadsTheTokenFileFromASecret(@TempDir Path tmp) throws IOException {
+    StatefulSet tokens = withComponent("api-tokens");
+    Container c = tokens.getSpec().getTemplate().getSpec().getContainers().get(0);
+    collectUnknownFieldsOf(tokens);
+    Map<String, String> files = secretFiles(tokens, c, "distributed-sqlite-api-tokens", tmp);
+    Map<String, String> env = podEnvironment(c, sts.getMetadata().getName() + "-0", "prod");
+    String path = env.get("API_TOKENS_FILE");
+    assertTrue(files.containsKey(path), "API_TOKENS_FILE=" + path + " is a file of the mounted Secret " + files);
+    Path file = tmp.resolve(files.get(path));
+    Files.writeString(file, "0123456789abcdef0123 rw\n");
+    env.put("API_TOKENS_FILE", file.toString());
+    assertTrue(NodeConfig.fromEnvironment(env).apiTokens().enabled(), "client authentication is on");
+  }
+
+  @Test
+  void kubectlRendersTheBaseAndTheComponentsAsThisTestApplies(@TempDir Path tmp) throws Exception {
+    Assumptions.assumeTrue(kubectlKustomizes(), "kubectl with kustomize components (1.21+) not on PATH");
+    List<JsonNode> base = kustomize(K8S);
+    assertTrue(base.stream().noneMatch(d -> "Secret".equals(d.path("kind").asText())), "the rendered base has no Secret");
+    Path overlay = Files.createDirectories(tmp.resolve("overlay"));
+    String rel = overlay.relativize(K8S).toString();
+    Files.writeString(overlay.resolve("kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        + "kind: Kustomization\nresources: [" + rel + "]\n"
+        + "components: [" + rel + "/components/tls, " + rel + "/components/api-tokens]\n");
+    JsonNode rendered = kustomize(overlay).stream().filter(d -> "StatefulSet".equals(d.path("kind").asText()))
+        .findFirst().orElseThrow();
+    assertEquals(patched("tls", "api-tokens").at("/spec/template/spec"), rendered.at("/spec/template/spec"),
+        "kubectl kustomize and this test's patching give the same pod");
+  }
+
+  private static boolean kubectlKustomizes() {
+    try {
+      Process p = new ProcessBuilder("kubectl", "version", "--client").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return p.waitFor() == 0 && out.contains("Kustomize Version: v5");
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  private static List<JsonNode> kustomize(Path dir) throws Exception {
+    Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), "kubectl kustomize " + dir + ": " + err);
+    return YAML.readerFor(JsonNode.class).<JsonNode>readValues(out).readAll();
+  }
+
+  /** The base StatefulSet with the JSON-patch operations of kubernetes/components/NAME applied. */
+  private static StatefulSet withComponent(String name) throws IOException {
+    return YAML.treeToValue(patched(name), StatefulSet.class);
+  }
+
+  private static JsonNode patched(String... components) throws IOException {
+    JsonNode doc = BY_KIND.get("StatefulSet").get(0).deepCopy();
+    for (String name : components) {
+      JsonNode component = YAML.readTree(K8S.resolve("components/" + name + "/kustomization.yaml").toFile());
+      assertEquals("Component", component.path("kind").asText());
+      int applied = 0;
+      for (JsonNode patch : component.path("patches")) {
+        assertEquals("StatefulSet", patch.at("/target/kind").asText());
+        assertEquals(sts.getMetadata().getName(), patch.at("/target/name").asText());
+        for (JsonNode op : YAML.readTree(patch.path("patch").asText())) {
+          JsonPatchOp.apply(doc, op);
+          applied++;
+        }
+      }
+      assertTrue(applied > 0, name + " patches the StatefulSet");
+    }
+    return doc;
+  }
+
+  /**
+   * The files a Secret volume puts into the container: absolute path -> key of the Secret. Each key
+   * becomes an empty file under {@code tmp} (named as the key), for NodeConfig's readability check.
+   */
+  private static Map<String, String> secretFiles(StatefulSet set, Container c, String secretName, Path tmp) throws IOException {
+    var volume = set.getSpec().getTemplate().getSpec().getVolumes().stream()
+        .filter(v -> v.getSecret() != null && secretName.equals(v.getSecret().getSecretName())).findFirst()
+        .orElseThrow(() -> new AssertionError("no volume from the Secret " + secretName));
+    assertFalse(Boolean.TRUE.equals(volume.getSecret().getOptional()), "a node must not start without " + secretName);
+    int mode = volume.getSecret().getDefaultMode();
+    assertTrue((mode & 0040) != 0 && (mode & 0007) == 0, "group (fsGroup) may read, others not: " + Integer.toOctalString(mode));
+    VolumeMount mount = c.getVolumeMounts().stream().filter(m -> volume.getName().equals(m.getName())).findFirst()
+        .orElseThrow(() -> new AssertionError("volume " + volume.getName() + " is not mounted"));
+    assertEquals(Boolean.TRUE, mount.getReadOnly());
+    Map<String, String> files = new HashMap<>();
+    for (var item : volume.getSecret().getItems()) {
+      files.put(mount.getMountPath() + "/" + item.getPath(), item.getKey());
+      Files.writeString(tmp.resolve(item.getKey()), "");
+    }
+    return files;
+  }
+
+  private static void collectUnknownFieldsOf(StatefulSet set) {
+    List<String> unknown = new ArrayList<>();
+    collectUnknownFields(set, "StatefulSet", unknown);
+    assertEquals(List.of(), unknown, "fields Kubernetes does not know");
+  }
+
+  /** RFC 6902 add, replace and remove (the operations the components use) on a Jackson tree. */
+  private static final class JsonPatchOp {
+    static void apply(JsonNode doc, JsonNode op) {
+      String path = op.path("path").asText();
+      int cut = path.lastIndexOf('/');
+      JsonNode parent = doc.at(path.substring(0, cut));
+      String last = path.substring(cut + 1).replace("~1", "/").replace("~0", "~");
+      String kind = op.path("op").asText();
+      assertFalse(parent.isMissingNode(), kind + " " + path + ": no parent");
+      if (parent instanceof com.fasterxml.jackson.databind.node.ObjectNode obj) {
+        switch (kind) {
+          case "add" -> obj.set(last, op.get("value"));
+          case "replace" -> {
+            assertTrue(obj.has(last), "replace " + path + ": nothing there");
+            obj.set(last, op.get("value"));
+          }
+          case "remove" -> assertNotNull(obj.remove(last), "remove " + path + ": nothing there");
+          default -> fail("unsupported op " + kind);
+        }
+      } else if (parent instanceof com.fasterxml.jackson.databind.node.ArrayNode arr) {
+        int i = "-".equals(last) ? arr.size() : Integer.parseInt(last);
+        switch (kind) {
+          case "add" -> arr.insert(i, op.get("value"));
+          case "replace" -> arr.set(i, op.get("value"));
+          case "remove" -> arr.remove(i);
+          default -> fail("unsupported op " + kind);
+        }
+      } else {
+        fail(kind + " " + path + ": parent is not an object or array");
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
 
   /** The environment Kubernetes gives pod {@code podName}: ConfigMap, literals, downward API, Secret. */
   private static Map<String, String> podEnvironment(String podName, String namespace) {
+    return podEnvironment(node, podName, namespace);
+  }
+
+  private static Map<String, String> podEnvironment(Container container, String podName, String namespace) {
     Map<String, String> env = new HashMap<>(config.getData());
-    for (EnvVar e : node.getEnv()) {
+    for (EnvVar e : container.getEnv()) {
       if (e.getValue() != null) {
         env.put(e.getName(), e.getValue());
       } else if (e.getValueFrom().getFieldRef() != null) {

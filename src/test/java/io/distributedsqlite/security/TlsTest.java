@@ -113,6 +113,26 @@ class TlsTest {
   }
 
   @Test
+  void theImagesHealthCheckUsesHttpsWhenTlsIsOn() throws Exception {
+    assertEquals(0, healthCheck(Map.of("PORT", Integer.toString(cluster.port(0)),
+        "TLS_CERT_FILE", certs.resolve("node.pem").toString())), "src/main/docker/healthcheck.sh with TLS_CERT_FILE");
+    assertNotEquals(0, healthCheck(Map.of("PORT", Integer.toString(cluster.port(0)))),
+        "without TLS_CERT_FILE the check speaks plain HTTP, which a TLS node does not answer");
+  }
+
+  /** Runs the image's HEALTHCHECK script (curl) against a node of this JVM; its exit code. */
+  private static int healthCheck(Map<String, String> env) throws Exception {
+    Path root = Path.of("").toAbsolutePath();
+    ProcessBuilder pb = new ProcessBuilder("sh", root.resolve("src/main/docker/healthcheck.sh").toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("healthcheck.out").toFile());
+    pb.environment().remove("TLS_CERT_FILE");
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS), "health check finished");
+    return p.exitValue();
+  }
+
+  @Test
   void plainHttpToATlsPortGetsNoAnswer() {
     Wire.Resp plain = new Wire().call("GET", cluster.baseUrl(0) + "/health", null);
     assertNotEquals(200, plain.status(), () -> "plain HTTP was served: " + plain);

@@ -66,6 +66,14 @@ class NodeConfigTest {
     assertEquals(Duration.ofDays(10), c.tombstoneGrace());
     assertEquals(Optional.empty(), c.clusterToken());
     assertEquals(Duration.ofSeconds(20), c.shutdownTimeout());
+    assertEquals(Duration.ofMinutes(5), c.startupTimeout());
+  }
+
+  @Test
+  void startupTimeoutIsReadAndMustBeADurationAboveZero() {
+    assertEquals(Duration.ofMinutes(10), NodeConfig.fromEnvironment(env("STARTUP_TIMEOUT", "10m")).startupTimeout());
+    assertThrows(ConfigException.class, () -> NodeConfig.fromEnvironment(env("STARTUP_TIMEOUT", "0s")));
+    assertThrows(ConfigException.class, () -> NodeConfig.fromEnvironment(env("STARTUP_TIMEOUT", "forever")));
   }
 
   @Test
