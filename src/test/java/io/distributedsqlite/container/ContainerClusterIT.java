@@ -107,6 +107,7 @@ class ContainerClusterIT {
           .withFileFromPath("Dockerfile", repoRoot().resolve("Dockerfile"))
           .withFileFromPath("target/distributed-sqlite.jar", Path.of(jar))
           .withFileFromPath("src/main/docker/entrypoint.sh", repoRoot().resolve("src/main/docker/entrypoint.sh"))
+          .withFileFromPath("src/main/docker/healthcheck.sh", repoRoot().resolve("src/main/docker/healthcheck.sh"))
           .withBuildArg("BASE_IMAGE", BASE_IMAGE)
           .get();
       if (previous != null && !previous.equals(docker.inspectImageCmd(IMAGE).exec().getId())) {
