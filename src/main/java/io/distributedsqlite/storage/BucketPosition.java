@@ -14,22 +14,6 @@ public record BucketPosition(int bucket, String key) implements Comparable<Bucke
   @Override
   public int compareTo(BucketPosition o) {
     int c = Integer.compare(bucket, o.bucket);
-    return c != 0 ? c : compareKeys(key, o.key);
-  }
-
-  /** Compares by code point, which is SQLite's BINARY order of the same strings in UTF-8. */
-  public static int compareKeys(String a, String b) {
-    int i = 0;
-    int j = 0;
-    while (i < a.length() && j < b.length()) {
-      int ca = a.codePointAt(i);
-      int cb = b.codePointAt(j);
-      if (ca != cb) {
-        return Integer.compare(ca, cb);
-      }
-      i += Character.charCount(ca);
-      j += Character.charCount(cb);
-    }
-    return Integer.compare(a.length() - i, b.length() - j);
+    return c != 0 ? c : KeyRange.compare(key, o.key);
   }
 }

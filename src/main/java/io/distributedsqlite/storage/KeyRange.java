@@ -48,6 +48,7 @@ public record KeyRange(String start, String end) {
     return null;
   }
 
+  /** Compares by code point, which is SQLite's BINARY order of the same strings in UTF-8. */
   public static int compare(String a, String b) {
     int i = 0;
     int j = 0;
