@@ -147,9 +147,15 @@ public final class WriteCoordinator {
    * replica that keeps a newer version answers with it; that version was not seen when the
    * record was stamped (else the stamp would be newer), so the coordinator moves its clock past
    * it and starts a new attempt with a new stamp, up to {@link #MAX_ATTEMPTS} in all. The answer
-   * comes from the attempt in which {@code required} replicas applied the record; verdicts that
-   * arrive after the answer (at {@code w=one} the peers' usually do) still start a new attempt,
-   * in the background, so the write that was acknowledged is the one that stays.
+   * comes from the attempt in which {@code required} replicas applied the record.
+   *
+   * <p>A verdict that arrives after the answer never re-stamps: the newer version it reports may
+   * belong to a write that started after this one was acknowledged, and re-stamping over it would
+   * lose that write. At {@code w=quorum} and above nothing is given up: a write acknowledged
+   * before this one started sits on a replica of this write's quorum, which reported it before
+   * the answer. At {@code w=one} the peers' verdicts usually arrive after the answer, so such a
+   * write may lose to an earlier one stamped by a clock running ahead (within MAX_CLOCK_OFFSET),
+   * which is that level's documented meaning.
    */
   private final class Write {
     private final WriteRequest req;
@@ -205,7 +211,7 @@ public final class WriteCoordinator {
           case APPLIED -> acks.ack();
           case SUPERSEDED -> {
             clock.observe(o.winner());
-            if (att == attempt && attempt + 1 < MAX_ATTEMPTS) {
+            if (!answered && att == attempt && attempt + 1 < MAX_ATTEMPTS) {
               send();
               return;
             }

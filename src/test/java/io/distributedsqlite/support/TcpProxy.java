@@ -13,13 +13,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * A TCP forwarder on a loopback port to one node, for network partitions without root: nodes
  * whose PEERS entry names the proxy's port reach that node through it. {@link #cut()} closes every
  * connection through it and closes each new one at once (peers see resets, as across a broken
- * link); {@link #heal()} forwards again. Plain threads; the test JVM owns it and closes it.
+ * link); {@link #heal()} forwards again. {@link #stall()} keeps connections open but holds
+ * every byte until {@link #resume()}, as a congested link or a paused peer would, so requests
+ * arrive late and in one piece. Plain threads; the test JVM owns it and closes it.
  */
 public final class TcpProxy implements AutoCloseable {
   private final ServerSocket server;
   private final int targetPort;
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean cut;
+  private final Object stallLock = new Object();
+  private boolean stalled;
   private volatile boolean closed;
 
   public TcpProxy(int listenPort, int targetPort) {
@@ -48,6 +52,34 @@ public final class TcpProxy implements AutoCloseable {
 
   public void heal() {
     cut = false;
+  }
+
+  /** Holds every byte in both directions, connections kept open, until {@link #resume()}. */
+  public void stall() {
+    synchronized (stallLock) {
+      stalled = true;
+    }
+  }
+
+  /** Forwards what was held, in order, and everything after it. */
+  public void resume() {
+    synchronized (stallLock) {
+      stalled = false;
+      stallLock.notifyAll();
+    }
+  }
+
+  private void awaitNotStalled() throws IOException {
+    synchronized (stallLock) {
+      while (stalled && !closed) {
+        try {
+          stallLock.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while stalled", e);
+        }
+      }
+    }
   }
 
   private void acceptLoop() {
@@ -83,6 +115,7 @@ public final class TcpProxy implements AutoCloseable {
       try (InputStream is = from.getInputStream(); OutputStream os = to.getOutputStream()) {
         int n;
         while ((n = is.read(buf)) >= 0) {
+          awaitNotStalled();
           if (cut) {
             break;
           }
@@ -118,6 +151,7 @@ public final class TcpProxy implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    resume();
     closeAll();
     try {
       server.close();
