@@ -10,7 +10,7 @@ import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.cluster.StrayCleanup;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
-import io.distributedsqlite.http.NodeHealth;
+import io.distributedsqlite.cluster.NodeHealth;
 import io.distributedsqlite.http.NodeServices;
 import io.distributedsqlite.storage.Backups;
 import io.distributedsqlite.storage.ApplyResult;

@@ -1,10 +1,9 @@
 package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
-import io.distributedsqlite.http.NodeHealth;
-import io.distributedsqlite.http.NodeHealth.Standing;
+import io.distributedsqlite.cluster.NodeHealth.Standing;
 import io.distributedsqlite.config.PeerLimits;
-import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.wire.RecordJson;
 import io.distributedsqlite.storage.BucketPosition;
 import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;

@@ -2,8 +2,7 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.config.Peer;
-import io.distributedsqlite.http.NodeHealth;
-import io.distributedsqlite.http.NodeHealth.Standing;
+import io.distributedsqlite.cluster.NodeHealth.Standing;
 import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.Hint;
 import io.distributedsqlite.storage.Record;
@@ -11,7 +10,7 @@ import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.config.PeerLimits;
-import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.wire.RecordJson;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

@@ -1,5 +1,10 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.RecordJson;
+import io.distributedsqlite.wire.RecordFields;
+import io.distributedsqlite.wire.Json;
+import io.distributedsqlite.wire.BadRequest;
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;

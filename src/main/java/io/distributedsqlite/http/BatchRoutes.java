@@ -1,5 +1,8 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.Json;
+import io.distributedsqlite.wire.BadRequest;
+
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.replication.WriteCoordinator;

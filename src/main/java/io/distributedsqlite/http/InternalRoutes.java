@@ -1,5 +1,12 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.RecordJson;
+import io.distributedsqlite.wire.RecordFields;
+import io.distributedsqlite.wire.Json;
+import io.distributedsqlite.wire.BadRequest;
+import io.distributedsqlite.wire.ApplyAnswer;
+import io.distributedsqlite.cluster.NodeHealth;
+
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.storage.ApplyResult;

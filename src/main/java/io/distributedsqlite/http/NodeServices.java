@@ -1,5 +1,7 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.NodeHealth;
+
 import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.Ring;

@@ -1,5 +1,8 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.Json;
+import io.distributedsqlite.cluster.NodeHealth;
+
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.vertx.core.Vertx;

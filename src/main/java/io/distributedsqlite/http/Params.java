@@ -1,5 +1,8 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.RecordFields;
+import io.distributedsqlite.wire.BadRequest;
+
 import io.distributedsqlite.config.Consistency;
 import io.vertx.core.MultiMap;
 import io.vertx.ext.web.RoutingContext;

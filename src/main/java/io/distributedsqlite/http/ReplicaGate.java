@@ -1,5 +1,7 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.cluster.NodeHealth;
+
 import io.vertx.ext.web.RoutingContext;
 import java.util.Set;
 

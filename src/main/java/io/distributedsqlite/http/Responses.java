@@ -1,5 +1,7 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.BadRequest;
+
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;

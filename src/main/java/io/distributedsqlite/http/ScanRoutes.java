@@ -1,5 +1,10 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.wire.RecordJson;
+import io.distributedsqlite.wire.RecordFields;
+import io.distributedsqlite.wire.Json;
+import io.distributedsqlite.wire.BadRequest;
+
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.config.NodeConfig;

@@ -2,7 +2,7 @@ package io.distributedsqlite.replication;
 
 import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.PeerClient;
-import io.distributedsqlite.http.BadRequest;
+import io.distributedsqlite.wire.BadRequest;
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;

@@ -294,7 +294,7 @@ class ClusterMatrixTest {
       ok(w);
       Version old = Version.parse(w.json().getString("version"));
       Version newer = new Version(old.hlc() + 1, old.nodeId());
-      String body = io.distributedsqlite.http.RecordJson.encodeList(
+      String body = io.distributedsqlite.wire.RecordJson.encodeList(
           java.util.List.of(io.distributedsqlite.storage.Record.write("rr", "{\"v\":2}", newer, 0)));
       ok(http.post(c.baseUrl(2) + "/internal/apply", body));
 

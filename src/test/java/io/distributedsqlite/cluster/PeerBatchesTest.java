@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.config.PeerLimits;
-import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.wire.RecordJson;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.Version;
 import io.vertx.core.Future;

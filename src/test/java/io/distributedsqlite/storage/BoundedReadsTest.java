@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.config.PeerLimits;
-import io.distributedsqlite.http.RecordJson;
+import io.distributedsqlite.wire.RecordJson;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package io.distributedsqlite.unit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.distributedsqlite.http.ApplyAnswer;
+import io.distributedsqlite.wire.ApplyAnswer;
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.ApplyResult.Outcome;
 import io.distributedsqlite.storage.Version;

@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.storage.Version;

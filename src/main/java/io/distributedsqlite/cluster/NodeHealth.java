@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.cluster.InTouchRule.Stretches;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 import io.distributedsqlite.storage.BucketPosition;
 import io.distributedsqlite.storage.Record;

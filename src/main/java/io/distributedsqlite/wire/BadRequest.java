@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 /** Input the node refuses; carries the status and the JSON error code the client gets. */
 public final class BadRequest extends Exception {

@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -197,7 +197,7 @@ public final class RecordJson {
     }
   }
 
-  static String firstLine(String s) {
+  public static String firstLine(String s) {
     if (s == null) {
       return "unreadable input";
     }

@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;

@@ -1,4 +1,4 @@
-package io.distributedsqlite.http;
+package io.distributedsqlite.wire;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -118,7 +118,7 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
     return new Record(key, value, version, false, expiresAt);
   }
 
-  static long parseTtl(String text) throws BadRequest {
+  public static long parseTtl(String text) throws BadRequest {
     try {
       long ttl = Long.parseLong(text);
       if (ttl < 1 || ttl > MAX_TTL_SECONDS) {
