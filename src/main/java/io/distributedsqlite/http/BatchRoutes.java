@@ -8,6 +8,7 @@ import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.replication.WriteCoordinator;
 import io.distributedsqlite.replication.WriteOutcome;
 import io.distributedsqlite.replication.WriteRequest;
+import io.distributedsqlite.storage.WriteRefused;
 import io.vertx.core.Future;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -73,14 +74,15 @@ final class BatchRoutes {
       Json.quote(results, req.key());
       results.append(",\"op\":\"").append(req.tombstone() ? "delete" : "set").append('"');
       WriteOutcome out = f.succeeded() ? f.result() : null;
+      WriteRefused refused = f.succeeded() ? out.refusal() : WriteRefused.from(f.cause());
       if (out != null && out.met()) {
         met++;
         results.append(",\"status\":\"").append(req.tombstone() ? "deleted" : "success")
             .append("\",\"version\":\"").append(out.version()).append('"');
-      } else if (out != null && out.acked() == 0 && out.failureStatus() == 507) {
-        results.append(",\"status\":\"failed\",\"error\":\"insufficient_storage\",\"message\":\"the disk is full; the write was not stored\"");
-      } else if (out != null && out.acked() == 0 && out.failureStatus() == 503) {
-        results.append(",\"status\":\"failed\",\"error\":\"overloaded\",\"message\":\"the write queue is full; retry shortly\"");
+      } else if (refused != null) {
+        // this node's own storage (queue or disk full) or its clock refused the op
+        results.append(",\"status\":\"failed\",");
+        RefusalAnswer.of(refused).appendFields(results);
       } else if (out != null) {
         results.append(",\"status\":\"failed\",\"error\":\"unavailable\",\"message\":\"write consistency ")
             .append(w.wireName()).append(" needs ").append(out.required()).append(" replica acknowledgements, got ")

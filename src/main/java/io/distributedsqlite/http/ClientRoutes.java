@@ -13,6 +13,7 @@ import io.distributedsqlite.replication.WriteCoordinator;
 import io.distributedsqlite.replication.WriteOutcome;
 import io.distributedsqlite.replication.WriteRequest;
 import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.storage.WriteRefused;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonObject;
@@ -107,13 +108,9 @@ final class ClientRoutes {
 
   void answerWrite(RoutingContext ctx, WriteRequest req, WriteOutcome out, String status) {
     if (!out.met()) {
-      if (out.acked() == 0 && out.failureStatus() == 507) {
-        Responses.error(ctx, 507, "insufficient_storage", "the disk is full; the write was not stored");
-        return;
-      }
-      if (out.acked() == 0 && out.failureStatus() == 503) {
-        ctx.response().putHeader("Retry-After", "1");
-        Responses.error(ctx, 503, "overloaded", "the write queue is full; retry shortly");
+      WriteRefused refused = out.refusal();
+      if (refused != null) {
+        RefusalAnswer.of(refused).send(ctx);
         return;
       }
       Responses.json(ctx, 503, new JsonObject()

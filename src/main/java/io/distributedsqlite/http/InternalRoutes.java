@@ -22,11 +22,11 @@ import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.storage.Version;
+import io.distributedsqlite.storage.WriteRefused;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
@@ -425,13 +425,8 @@ final class InternalRoutes {
             new DeliveryOptions().setSendTimeout(30_000))
         .map(m -> m.body())
         .recover(t -> {
-          if (t instanceof ReplyException re && re.failureCode() == StorageVerticle.DISK_FULL) {
-            return Future.failedFuture(new BadRequest(507, "insufficient_storage", "the disk is full"));
-          }
-          if (t instanceof ReplyException re && re.failureCode() == StorageVerticle.QUEUE_FULL) {
-            return Future.failedFuture(new BadRequest(503, "overloaded", "the write queue is full"));
-          }
-          return Future.failedFuture(t);
+          WriteRefused refused = WriteRefused.from(t); // answered by Responses.fail through RefusalAnswer
+          return Future.failedFuture(refused != null ? refused : t);
         });
   }
 

@@ -1,5 +1,6 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.storage.WriteRefused;
 import io.distributedsqlite.wire.BadRequest;
 
 import io.vertx.core.buffer.Buffer;
@@ -73,6 +74,8 @@ final class Responses {
         ctx.response().putHeader("connection", "close");
       }
       error(ctx, b);
+    } else if (t instanceof WriteRefused r) {
+      RefusalAnswer.of(r).send(ctx);
     } else if (t instanceof io.vertx.core.eventbus.ReplyException r
         && r.failureType() == io.vertx.core.eventbus.ReplyFailure.TIMEOUT) {
       error(ctx, 503, "timeout", "the node did not finish the request in time");

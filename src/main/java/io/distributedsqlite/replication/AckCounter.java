@@ -1,5 +1,7 @@
 package io.distributedsqlite.replication;
 
+import io.distributedsqlite.storage.WriteRefused;
+
 /**
  * Quorum arithmetic for one coordinated request: with {@code replicas} asked and {@code required}
  * needed, the outcome is decided the moment enough acks arrived, or the moment so many failed
@@ -13,7 +15,7 @@ public final class AckCounter {
   private int failed;
   private boolean decided;
   private boolean answered;
-  private int localFailure;
+  private WriteRefused localRefusal;
 
   public AckCounter(int replicas, int required) {
     this.replicas = replicas;
@@ -72,11 +74,12 @@ public final class AckCounter {
     return required;
   }
 
-  void localFailure(int status) {
-    localFailure = status;
+  /** Why this node's own storage refused the write, or null when it did not refuse (or failed otherwise). */
+  void localRefusal(WriteRefused refusal) {
+    localRefusal = refusal;
   }
 
-  int localFailure() {
-    return localFailure;
+  WriteRefused localRefusal() {
+    return localRefusal;
   }
 }

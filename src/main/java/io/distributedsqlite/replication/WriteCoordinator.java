@@ -2,7 +2,6 @@ package io.distributedsqlite.replication;
 
 import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.PeerClient;
-import io.distributedsqlite.wire.BadRequest;
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.Ring;
@@ -12,6 +11,7 @@ import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
 import io.distributedsqlite.storage.Version;
+import io.distributedsqlite.storage.WriteRefused;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.AsyncResult;
@@ -19,8 +19,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
 import java.util.List;
 
 /**
@@ -72,7 +70,7 @@ public final class WriteCoordinator {
       links[i] = peer == config.nodeId()
           ? new ReplicaLink(records -> vertx.eventBus().<ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL)
               .map(m -> m.body()),
-              config.writeQueueMax(), () -> new ReplyException(ReplyFailure.RECIPIENT_FAILURE, StorageVerticle.QUEUE_FULL,
+              config.writeQueueMax(), () -> new WriteRefused(WriteRefused.Reason.OVERLOADED,
                   "write queue is full (" + config.writeQueueMax() + " writes)"))
           : new ReplicaLink(records -> client.apply(peer, records),
               config.writeQueueMax(), () -> new IllegalStateException("the queue to peer " + peer + " is full"));
@@ -139,7 +137,7 @@ public final class WriteCoordinator {
       return p.future();
     }
     clockRefusals.increment();
-    return Future.failedFuture(new BadRequest(503, "clock_offset", refusal));
+    return Future.failedFuture(new WriteRefused(WriteRefused.Reason.CLOCK_OFFSET, refusal));
   }
 
   /**
@@ -224,7 +222,7 @@ public final class WriteCoordinator {
       if (att == attempt && !answered && acks.readyToAnswer()) {
         answered = true;
         WriteOutcome out = new WriteOutcome(record.version(), replicas.length, acks.required(), acks.acked(),
-            acks.localFailure(), attempt);
+            acks.localRefusal(), attempt);
         if (!out.met()) {
           unavailable.increment();
         }
@@ -235,7 +233,7 @@ public final class WriteCoordinator {
 
   private Future<ApplyResult.Outcome> applyLocally(Record record, AckCounter acks) {
     return links[config.nodeId()].send(record)
-        .onFailure(t -> acks.localFailure(t instanceof ReplyException re ? re.failureCode() : 500));
+        .onFailure(t -> acks.localRefusal(WriteRefused.from(t)));
   }
 
   private void hint(int replica, Record record) {
