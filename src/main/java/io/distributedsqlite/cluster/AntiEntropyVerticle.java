@@ -69,12 +69,12 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private final RecordReader reader;
   private final MeterRegistry registry;
   private final NodeHealth health;
-  private final boolean[] up;
   private final Map<Integer, Future<RepairReport>> running = new HashMap<>();
   private final Map<Integer, RepairReport> last = new HashMap<>();
   private final AtomicLongArray lastCompleted;
   private final boolean[] repairedSinceStart;
   private PeerClient client;
+  private PeerView peers;
   private Counter bucketsCompared;
   private Counter recordsSent;
   private Counter recordsReceived;
@@ -91,10 +91,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
     this.reader = reader;
     this.registry = registry;
     this.health = health;
-    this.up = new boolean[config.clusterSize()];
     this.lastCompleted = new AtomicLongArray(config.clusterSize());
     this.repairedSinceStart = new boolean[config.clusterSize()];
-    java.util.Arrays.fill(up, true);
   }
 
   /** Version stamps older than this belong to tombstones past the grace period. */
@@ -123,10 +121,10 @@ public final class AntiEntropyVerticle extends VerticleBase {
             .register(registry);
       }
     }
-    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
-      up[m.body().peer()] = m.body().up();
-      if (m.body().up()) {
-        repair(m.body().peer()); // a failure is counted and logged by repair()
+    peers = PeerView.follow(vertx, config.clusterSize());
+    peers.onChange(status -> {
+      if (status.up()) {
+        repair(status.peer()); // a failure is counted and logged by repair()
       } else {
         checkRebuilt();
       }
@@ -181,7 +179,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
       if (p == config.nodeId()) {
         continue;
       }
-      if (!repairedSinceStart[p] && up[p]) {
+      if (!repairedSinceStart[p] && peers.isUp(p)) {
         return;
       }
       (repairedSinceStart[p] ? repairedWith : down).add(p);
@@ -220,7 +218,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     if (!health.servesData()) {
       return Future.failedFuture("this node serves no repair data: " + health.reason());
     }
-    if (!up[peer]) {
+    if (!peers.isUp(peer)) {
       return Future.failedFuture("peer " + peer + " is down");
     }
     Future<RepairReport> current = running.get(peer);

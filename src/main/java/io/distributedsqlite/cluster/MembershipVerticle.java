@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Failure detection and hint replay. Probes every peer each PROBE_INTERVAL; a peer is down after
  * PROBE_FAILURES misses in a row and up again on the first answer. Each change is published as a
- * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts. While a
+ * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts; its own
+ * {@link PeerView} is the state it publishes from. While a
  * peer is up and has hints, they are replayed to it in version order, in requests bounded in count
  * and bytes, and deleted once it acked (or once it refused one on its own, which no retry changes);
  * hints older than HINT_WINDOW are dropped before any replay. Answers {@link #INFO_ADDRESS} with
@@ -52,14 +53,13 @@ public final class MembershipVerticle extends VerticleBase {
   private final RecordReader reader;
   private final MeterRegistry registry;
   private final ClockOffsets offsets;
-  private final boolean[] up;
+  /** The failure detector's verdicts, as published; also why a peer is down (its last failed probe), shown in /cluster. */
+  private final PeerView view;
   private final int[] misses;
   private final long[] lastSeen;
   private final boolean[] replaying;
   private final boolean[] probing;
   private final AtomicLongArray pendingHints;
-  /** Why the last probe of each peer failed (a stale peer says so), shown in /cluster. */
-  private final String[] lastFailure;
   private final NodeHealth health;
   private long inTouchPersistedAt;
   private long startedAt;
@@ -78,14 +78,12 @@ public final class MembershipVerticle extends VerticleBase {
     this.reader = reader;
     this.registry = registry;
     int n = config.clusterSize();
-    this.up = new boolean[n];
+    this.view = new PeerView(n);
     this.misses = new int[n];
     this.lastSeen = new long[n];
     this.replaying = new boolean[n];
     this.probing = new boolean[n];
     this.pendingHints = new AtomicLongArray(n);
-    this.lastFailure = new String[n];
-    java.util.Arrays.fill(up, true);
   }
 
   @Override
@@ -101,7 +99,7 @@ public final class MembershipVerticle extends VerticleBase {
         int id = p.id();
         Gauge.builder("dsqlite_hints_pending", pendingHints, a -> a.get(id)).tag("peer", Integer.toString(id))
             .description("Hints waiting for a replica").register(registry);
-        Gauge.builder("dsqlite_peer_up", up, a -> a[id] ? 1 : 0).tag("peer", Integer.toString(id))
+        Gauge.builder("dsqlite_peer_up", view, v -> v.isUp(id) ? 1 : 0).tag("peer", Integer.toString(id))
             .description("1 when the failure detector sees the peer up").register(registry);
         Gauge.builder("dsqlite_clock_offset_seconds", offsets, o -> offsetSeconds(o.estimate(id), false)).tag("peer", Integer.toString(id))
             .description("The peer's wall clock minus this node's, as measured by the probes (NaN before the first)").register(registry);
@@ -145,7 +143,6 @@ public final class MembershipVerticle extends VerticleBase {
       long sentWall = config.wallMillis();
       client.ping(id, timeout, sentWall).onComplete(ar -> {
         probing[id] = false;
-        lastFailure[id] = ar.succeeded() ? null : String.valueOf(ar.cause().getMessage());
         if (ar.succeeded()) {
           if (ar.result() != null) {
             // The peer read its clock somewhere in the round trip: assume the middle, +/- half of it.
@@ -155,11 +152,17 @@ public final class MembershipVerticle extends VerticleBase {
           }
           misses[id] = 0;
           lastSeen[id] = config.wallMillis();
-          if (!up[id]) {
-            setUp(id, true);
+          if (!view.isUp(id)) {
+            publish(new PeerStatus(id, true, null));
           }
-        } else if (++misses[id] >= config.probeFailures() && up[id]) {
-          setUp(id, false);
+        } else {
+          // Why a peer is down, as /cluster shows it: its latest failed probe (a stale peer says so).
+          PeerStatus down = new PeerStatus(id, false, String.valueOf(ar.cause().getMessage()));
+          if (++misses[id] >= config.probeFailures() && view.isUp(id)) {
+            publish(down);
+          } else if (!view.isUp(id)) {
+            view.apply(down);
+          }
         }
       });
     }
@@ -300,11 +303,12 @@ public final class MembershipVerticle extends VerticleBase {
         .onFailure(t -> log.warn("could not record {}: {}", name, t.getMessage()));
   }
 
-  private void setUp(int peer, boolean isUp) {
-    up[peer] = isUp;
-    log.info("peer {} ({}) is {}", peer, config.peers().get(peer).address(), isUp ? "up" : "down");
-    vertx.eventBus().publish(PeerStatus.ADDRESS, new PeerStatus(peer, isUp));
-    if (isUp) {
+  private void publish(PeerStatus status) {
+    view.apply(status);
+    int peer = status.peer();
+    log.info("peer {} ({}) is {}", peer, config.peers().get(peer).address(), status.up() ? "up" : "down");
+    vertx.eventBus().publish(PeerStatus.ADDRESS, status);
+    if (status.up()) {
       replayTo(peer);
     }
   }
@@ -313,7 +317,7 @@ public final class MembershipVerticle extends VerticleBase {
     reader.hintCounts().onSuccess(counts -> {
       for (Peer p : config.peers()) {
         pendingHints.set(p.id(), counts.getOrDefault(p.id(), 0L));
-        if (up[p.id()] && counts.getOrDefault(p.id(), 0L) > 0) {
+        if (view.isUp(p.id()) && counts.getOrDefault(p.id(), 0L) > 0) {
           replayTo(p.id());
         }
       }
@@ -322,7 +326,7 @@ public final class MembershipVerticle extends VerticleBase {
 
   /** Replays a peer's hints batch by batch, oldest version first, until none are left or a send fails. */
   private void replayTo(int peer) {
-    if (replaying[peer] || !up[peer] || !config.hintedHandoff() || !health.servesData()) {
+    if (replaying[peer] || !view.isUp(peer) || !config.hintedHandoff() || !health.servesData()) {
       return;
     }
     replaying[peer] = true;
@@ -340,7 +344,7 @@ public final class MembershipVerticle extends VerticleBase {
    */
   private Future<Void> replayBatch(int peer) {
     return reader.hints(peer, REPLAY_BATCH, PeerLimits.BATCH_BYTES).compose(hints -> {
-      if (hints.isEmpty() || !up[peer] || !health.servesData()) {
+      if (hints.isEmpty() || !view.isUp(peer) || !health.servesData()) {
         return Future.succeededFuture();
       }
       Future<Void> chain = Future.succeededFuture();
@@ -432,8 +436,8 @@ public final class MembershipVerticle extends VerticleBase {
             .put("id", id)
             .put("address", p.address())
             .put("self", self)
-            .put("state", self || up[id] ? "up" : "down")
-            .put("down_reason", self || up[id] ? null : lastFailure[id])
+            .put("state", self || view.isUp(id) ? "up" : "down")
+            .put("down_reason", self ? null : view.downReason(id))
             .put("last_seen", self ? Instant.ofEpochMilli(config.wallMillis()).toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
             .put("hints_pending", counts.getOrDefault(id, 0L))
             .put("ownership", Math.round(share[id] * 10000) / 10000.0));

@@ -1,7 +1,7 @@
 package io.distributedsqlite.http;
 
 import io.distributedsqlite.cluster.PeerClient;
-import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.PeerView;
 import io.distributedsqlite.cluster.ScanPlan;
 import io.distributedsqlite.read.ReadCoordinator;
 import io.distributedsqlite.read.ScanCoordinator;
@@ -45,18 +45,16 @@ public final class HttpVerticle extends VerticleBase {
     });
     // A stale or checking replica serves nothing but its health, readiness, metrics and view.
     router.route().handler(new ReplicaGate(services.health())::handle);
-    // The coordinators live on this instance's event loop, beside the requests they serve.
+    // The coordinators live on this instance's event loop, beside the requests they serve, and
+    // share its one view of which peers are up.
     peers = new PeerClient(vertx, services.config());
-    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, services.registry());
-    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, services.clock(),
-        services.registry(), services.health()::answersReads);
+    PeerView view = PeerView.follow(vertx, services.config().clusterSize());
+    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, view,
+        services.registry());
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, view,
+        services.clock(), services.registry(), services.health()::answersReads);
     ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), new ScanPlan(services.ring()), services.reader(), peers,
-        () -> !services.health().answersReads(), services.registry());
-    vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> {
-      writes.peerStatus(m.body());
-      reads.peerStatus(m.body());
-      scans.peerStatus(m.body());
-    });
+        view, () -> !services.health().answersReads(), services.registry());
     ClientRoutes client = new ClientRoutes(services.config(), writes, reads);
     client.mount(router);
     new InternalRoutes(vertx, services, client).mount(router);

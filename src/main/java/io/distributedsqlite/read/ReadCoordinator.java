@@ -1,7 +1,7 @@
 package io.distributedsqlite.read;
 
 import io.distributedsqlite.cluster.PeerClient;
-import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.PeerView;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.HybridLogicalClock;
@@ -28,8 +28,10 @@ import java.util.function.BooleanSupplier;
  * rebuilding (an empty database, before its first repair round) its own records answer nothing:
  * it is asked last and counts as a failed replica, so an absent key is never answered from it.
  *
- * <p>Local reads come from the {@link RecordCache} or go to the read pool, peer reads to
- * {@code /internal/read}; both trips are coalesced by a {@link ReadBatcher}. One per HTTP verticle instance, on its event loop; not thread-safe.
+ * <p>Local reads come from the {@link RecordCache} (one lookup per read) or go to the read pool,
+ * peer reads to {@code /internal/read}; both trips are coalesced by a {@link ReadBatcher}. Which
+ * peers are up comes from the event loop's {@link PeerView}. One per HTTP verticle instance, on
+ * its event loop; not thread-safe.
  */
 public final class ReadCoordinator {
   /** A replica that has not answered by then is presumed slow and the next one is asked too. */
@@ -39,15 +41,15 @@ public final class ReadCoordinator {
   private final NodeConfig config;
   private final Ring ring;
   private final PeerClient client;
-  private final RecordCache cache;
-  private final boolean[] up;
+  private final RecordReader reader;
+  private final PeerView peers;
   private final ReadBatcher[] batchers;
   private final Counter repairs;
   private final BooleanSupplier selfAnswers;
   private final HybridLogicalClock clock;
 
   /** {@code selfAnswers}: whether this node's own records may answer reads (false while it rebuilds). */
-  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client,
+  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client, PeerView peers,
       HybridLogicalClock clock, MeterRegistry registry, BooleanSupplier selfAnswers) {
     this.selfAnswers = selfAnswers;
     this.vertx = vertx;
@@ -55,19 +57,14 @@ public final class ReadCoordinator {
     this.config = config;
     this.ring = ring;
     this.client = client;
-    this.cache = reader.cache();
-    this.up = new boolean[config.clusterSize()];
-    java.util.Arrays.fill(up, true);
+    this.reader = reader;
+    this.peers = peers;
     this.batchers = new ReadBatcher[config.clusterSize()];
     for (int i = 0; i < batchers.length; i++) {
       int peer = i;
-      batchers[i] = peer == config.nodeId() ? new ReadBatcher(reader::records) : new ReadBatcher(keys -> client.read(peer, keys));
+      batchers[i] = peer == config.nodeId() ? new ReadBatcher(reader::uncachedRecords) : new ReadBatcher(keys -> client.read(peer, keys));
     }
     this.repairs = Counter.builder("dsqlite_read_repairs").description("Replicas sent a newer version by read repair").register(registry);
-  }
-
-  public void peerStatus(PeerStatus status) {
-    up[status.peer()] = status.up();
   }
 
   public Future<ReadOutcome> read(ReadRequest req) {
@@ -87,12 +84,12 @@ public final class ReadCoordinator {
       }
     }
     for (int r : replicas) {
-      if (r != config.nodeId() && up[r]) {
+      if (r != config.nodeId() && peers.isUp(r)) {
         order[n++] = r;
       }
     }
     for (int r : replicas) {
-      if (r != config.nodeId() && !up[r]) {
+      if (r != config.nodeId() && !peers.isUp(r)) {
         order[n++] = r;
       }
     }
@@ -152,12 +149,12 @@ public final class ReadCoordinator {
       RecordCache.Entry hit;
       if (replica == config.nodeId() && !selfServes) {
         f = Future.failedFuture("this node is rebuilding");
-      } else if (replica == config.nodeId() && (hit = cache.lookup(req.key())) != null) {
+      } else if (replica == config.nodeId() && (hit = reader.cached(req.key())) != null) {
         f = Future.succeededFuture(hit.record());
-      } else if (replica != config.nodeId() && !up[replica]) {
+      } else if (replica != config.nodeId() && !peers.isUp(replica)) {
         f = Future.failedFuture("peer " + replica + " is down");
       } else {
-        f = batchers[replica].get(req.key());
+        f = batchers[replica].send(req.key());
       }
       if (replica != config.nodeId() && !speculated && speculation < 0 && !f.isComplete()) {
         speculation = vertx.setTimer(SPECULATE_AFTER_MS, id -> speculate());

@@ -1,7 +1,7 @@
 package io.distributedsqlite.read;
 
 import io.distributedsqlite.cluster.PeerClient;
-import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.PeerView;
 import io.distributedsqlite.cluster.ScanPlan;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.KeyRange;
@@ -54,10 +54,10 @@ public final class ScanCoordinator {
   private final RecordReader reader;
   private final PeerClient client;
   private final BooleanSupplier ownRecordsWithheld;
-  private final boolean[] up;
+  private final PeerView peers;
   private final Counter repairs;
 
-  public ScanCoordinator(Vertx vertx, NodeConfig config, ScanPlan plan, RecordReader reader, PeerClient client,
+  public ScanCoordinator(Vertx vertx, NodeConfig config, ScanPlan plan, RecordReader reader, PeerClient client, PeerView peers,
       BooleanSupplier ownRecordsWithheld, MeterRegistry registry) {
     this.vertx = vertx;
     this.config = config;
@@ -65,13 +65,8 @@ public final class ScanCoordinator {
     this.reader = reader;
     this.client = client;
     this.ownRecordsWithheld = ownRecordsWithheld;
-    this.up = new boolean[config.clusterSize()];
-    java.util.Arrays.fill(up, true);
+    this.peers = peers;
     this.repairs = Counter.builder("dsqlite_scan_repairs").description("Replicas sent a newer version by a scan").register(registry);
-  }
-
-  public void peerStatus(PeerStatus status) {
-    up[status.peer()] = status.up();
   }
 
   public Future<ScanOutcome> scan(ScanRequest req) {
@@ -91,7 +86,7 @@ public final class ScanCoordinator {
       }
       return reader.scan(req.range(), req.after(), req.limit(), req.values(), PAGE_BYTES);
     }
-    if (!up[node]) {
+    if (!peers.isUp(node)) {
       return Future.failedFuture("peer " + node + " is down");
     }
     return client.scan(node, req.range(), req.after(), req.limit(), req.values());

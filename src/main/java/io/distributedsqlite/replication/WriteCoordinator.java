@@ -3,7 +3,7 @@ package io.distributedsqlite.replication;
 import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.storage.ApplyResult;
-import io.distributedsqlite.cluster.PeerStatus;
+import io.distributedsqlite.cluster.PeerView;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.HybridLogicalClock;
@@ -28,8 +28,8 @@ import java.util.List;
  * replica that is up; each replica that does not acknowledge gets a durable hint instead.
  *
  * <p>One per HTTP verticle instance, running on that instance's event loop: a client write costs
- * no event-bus hop before it reaches the storage worker or a peer link. Not thread-safe; call it
- * from its event loop only.
+ * no event-bus hop before it reaches the storage worker or a peer link. Which peers are up comes
+ * from the event loop's {@link PeerView}. Not thread-safe; call it from its event loop only.
  *
  * <p>At {@code w=one} with this node among the replicas the local commit is nearly always the
  * first acknowledgement: the original "write-local-first" behaviour.
@@ -41,7 +41,7 @@ public final class WriteCoordinator {
   private final NodeConfig config;
   private final Ring ring;
   private final HybridLogicalClock clock;
-  private final boolean[] up;
+  private final PeerView peers;
   private final ReplicaLink[] links;
   private final Counter hintsStored;
   private final Counter unavailable;
@@ -52,7 +52,7 @@ public final class WriteCoordinator {
   /** Stamps per write at most: the first and up to three re-stamps after losing to an unseen version. */
   static final int MAX_ATTEMPTS = 4;
 
-  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, ClockOffsets offsets, PeerClient client,
+  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, ClockOffsets offsets, PeerClient client, PeerView peers,
       MeterRegistry registry) {
     this.vertx = vertx;
     this.offsets = offsets;
@@ -60,8 +60,7 @@ public final class WriteCoordinator {
     this.config = config;
     this.ring = ring;
     this.clock = clock;
-    this.up = new boolean[config.clusterSize()];
-    java.util.Arrays.fill(up, true);
+    this.peers = peers;
     this.links = new ReplicaLink[config.clusterSize()];
     for (int i = 0; i < links.length; i++) {
       int peer = i;
@@ -81,14 +80,12 @@ public final class WriteCoordinator {
         .description("Write attempts stamped again because a replica kept a newer version the coordinator had not seen").register(registry);
     this.clockRefusals = Counter.builder("dsqlite_writes_refused_clock")
         .description("Writes refused with 503 clock_offset because this node's clock was unfit to stamp them").register(registry);
-  }
-
-  /** Membership news: a peer seen down is skipped, and the writes queued for it fail over to hints. */
-  public void peerStatus(PeerStatus status) {
-    up[status.peer()] = status.up();
-    if (!status.up()) {
-      links[status.peer()].failQueued("peer " + status.peer() + " is down");
-    }
+    // A peer seen down is skipped, and the writes queued for it fail over to hints.
+    peers.onChange(status -> {
+      if (!status.up()) {
+        links[status.peer()].failQueued("peer " + status.peer() + " is down");
+      }
+    });
   }
 
   /**
@@ -188,7 +185,7 @@ public final class WriteCoordinator {
         Future<ApplyResult.Outcome> sent;
         if (replica == config.nodeId()) {
           sent = applyLocally(record, acks);
-        } else if (!up[replica]) {
+        } else if (!peers.isUp(replica)) {
           sent = Future.failedFuture("peer " + replica + " is down");
         } else {
           sent = links[replica].send(record);

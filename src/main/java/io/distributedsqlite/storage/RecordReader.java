@@ -23,8 +23,7 @@ import java.util.function.ToIntFunction;
  * single writer without blocking it or being blocked by it. Scans (hints, anti-entropy buckets)
  * go through the Vert.x JDBC client. Point reads by key, the hot path of every client read, go
  * through {@link PointReads}: one prepared statement per connection on a small worker pool,
- * because the JDBC client's per-query machinery costs several times the lookup itself
- * (ReadBenchmark: 9.7k vs 31k reads/s for two waiting callers).
+ * because the JDBC client's per-query machinery costs several times the lookup itself.
  */
 public final class RecordReader implements AutoCloseable {
   /** Bytes a hint counts for besides its key and value, in {@link #hints(int, int, long)}. */
@@ -80,9 +79,22 @@ public final class RecordReader implements AutoCloseable {
     return records(List.of(key)).map(list -> list.isEmpty() ? null : list.get(0));
   }
 
-  /** The record cache in front of point reads; the storage worker keeps it current. */
-  public RecordCache cache() {
-    return cache;
+  /**
+   * What the record cache knows of {@code key} (counted as a hit): its record, or a record of
+   * null when it has none. Null on a miss: read the key with {@link #uncachedRecords}, which does
+   * not look it up again.
+   */
+  public RecordCache.Entry cached(String key) {
+    return cache.lookup(key);
+  }
+
+  /**
+   * As {@link #records(List)} for keys that {@link #cached} just missed: straight to the read
+   * pool (filling the cache), without a second cache lookup.
+   */
+  public Future<List<Record>> uncachedRecords(List<String> keys) {
+    cache.missed(keys.size());
+    return points.records(keys);
   }
 
   /** Up to {@code limit} of a peer's hints, oldest version first. */
