@@ -47,6 +47,7 @@ public final class Node {
   private final NodeHealth health = new NodeHealth();
   private final List<String> deployments = new ArrayList<>();
   private RecordReader reader;
+  private NodeServices services;
   private AutoCloseable processMetrics;
   private int actualPort;
 
@@ -66,6 +67,11 @@ public final class Node {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** What each HTTP verticle instance is handed; set once the node started. Tests build coordinators on it. */
+  public NodeServices services() {
+    return services;
   }
 
   /** Readiness and the replica's standing (normal, rebuilding, checking, stale). */
@@ -117,7 +123,7 @@ public final class Node {
           }, registry, health::storageFailing);
       ClockOffsets offsets = new ClockOffsets(config.nodeId(), config.clusterSize(), config.maxClockOffset().toMillis(),
           opened.clock(), health::clockProblem);
-      NodeServices services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets);
+      services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets);
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
