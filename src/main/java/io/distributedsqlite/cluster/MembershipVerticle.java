@@ -30,11 +30,11 @@ import org.slf4j.LoggerFactory;
  * Failure detection and hint replay. Probes every peer each PROBE_INTERVAL; a peer is down after
  * PROBE_FAILURES misses in a row and up again on the first answer. Each change is published as a
  * {@link PeerStatus} so the coordinators skip down peers without waiting for timeouts; its own
- * {@link PeerView} is the state it publishes from. While a
- * peer is up and has hints, they are replayed to it in version order, in requests bounded in count
- * and bytes, and deleted once it acked (or once it refused one on its own, which no retry changes);
- * hints older than HINT_WINDOW are dropped before any replay. Answers {@link #INFO_ADDRESS} with
- * the cluster view that {@code GET /cluster} shows.
+ * {@link PeerView} is the state it publishes from. While a peer is up and has hints, they are
+ * replayed to it in version order, in requests bounded in count and bytes, and deleted once it
+ * acked (or once it refused one on its own, which no retry changes); hints older than HINT_WINDOW
+ * are dropped before any replay. Answers {@link #INFO_ADDRESS} with the cluster view that
+ * {@code GET /cluster} shows.
  *
  * <p>It also keeps this replica's standing ({@link InTouchRule}): the last time at least half of
  * the cluster answered its probes (persisted every few seconds), turning the node stale when that
