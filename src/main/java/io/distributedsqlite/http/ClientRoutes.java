@@ -13,7 +13,6 @@ import io.distributedsqlite.replication.WriteCoordinator;
 import io.distributedsqlite.replication.WriteOutcome;
 import io.distributedsqlite.replication.WriteRequest;
 import io.distributedsqlite.storage.Record;
-import io.distributedsqlite.storage.WriteRefused;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonObject;
@@ -30,12 +29,14 @@ final class ClientRoutes {
   private final WriteCoordinator writes;
   private final ReadCoordinator reads;
   private final int bodyLimit;
+  private final WriteAnswer answers;
   private final String nodeIdField;
 
-  ClientRoutes(NodeConfig config, WriteCoordinator writes, ReadCoordinator reads) {
+  ClientRoutes(NodeConfig config, WriteCoordinator writes, ReadCoordinator reads, WriteAnswer answers) {
     this.config = config;
     this.writes = writes;
     this.reads = reads;
+    this.answers = answers;
     this.bodyLimit = config.maxValueBytes() + NodeConfig.MAX_KEY_BYTES * 6 + 4096;
     this.nodeIdField = Json.nodeIdField(config.nodeName());
   }
@@ -61,7 +62,7 @@ final class ClientRoutes {
             return Future.failedFuture(e);
           }
         })
-        .onSuccess(out -> answerWrite(ctx, out.request(), out.outcome(), "success"))
+        .onSuccess(out -> answers.answer(ctx, out.request(), out.outcome(), "success"))
         .onFailure(t -> Responses.fail(ctx, t));
   }
 
@@ -71,7 +72,7 @@ final class ClientRoutes {
       String key = Params.key(q);
       Consistency w = Params.consistency(q, "w", config.writeConsistency());
       write(new WriteRequest(key, null, true, 0, w))
-          .onSuccess(out -> answerWrite(ctx, out.request(), out.outcome(), "deleted"))
+          .onSuccess(out -> answers.answer(ctx, out.request(), out.outcome(), "deleted"))
           .onFailure(t -> Responses.fail(ctx, t));
     } catch (BadRequest e) {
       Responses.error(ctx, e);
@@ -91,9 +92,9 @@ final class ClientRoutes {
     }
   }
 
-  record Written(WriteRequest request, WriteOutcome outcome) {}
+  private record Written(WriteRequest request, WriteOutcome outcome) {}
 
-  Future<Written> write(WriteRequest req) {
+  private Future<Written> write(WriteRequest req) {
     return writes.write(req).map(out -> new Written(req, out));
   }
 
@@ -104,36 +105,6 @@ final class ClientRoutes {
       throw BadRequest.of("missing_value", "value is required (any JSON value, null included)");
     }
     return f;
-  }
-
-  void answerWrite(RoutingContext ctx, WriteRequest req, WriteOutcome out, String status) {
-    if (!out.met()) {
-      WriteRefused refused = out.refusal();
-      if (refused != null) {
-        RefusalAnswer.of(refused).send(ctx);
-        return;
-      }
-      Responses.json(ctx, 503, new JsonObject()
-          .put("error", "unavailable")
-          .put("message", "write consistency " + req.level().wireName() + " needs " + out.required()
-              + " replica acknowledgements, got " + out.acked())
-          .put("required", out.required())
-          .put("acked", out.acked())
-          .put("replicas", out.replicas()));
-      return;
-    }
-    StringBuilder sb = new StringBuilder(96 + req.key().length());
-    sb.append("{\"status\":\"").append(status).append("\",").append(nodeIdField).append(",\"key\":");
-    Json.quote(sb, req.key());
-    sb.append(",\"version\":\"").append(out.version()).append("\",\"consistency\":{\"level\":\"")
-        .append(req.level().wireName()).append("\",\"required\":").append(out.required())
-        .append(",\"acked\":").append(out.acked());
-    if (out.restamps() > 0) {
-      // The first stamp lost to a newer version a replica held; the write was stamped again above it.
-      sb.append(",\"restamped\":").append(out.restamps());
-    }
-    sb.append("}}");
-    Responses.json(ctx, 200, sb.toString());
   }
 
   void answerRead(RoutingContext ctx, String key, ReadOutcome out) {

@@ -44,7 +44,8 @@ public final class HttpVerticle extends VerticleBase {
       }
     });
     // A stale or checking replica serves nothing but its health, readiness, metrics and view.
-    router.route().handler(new ReplicaGate(services.health())::handle);
+    ReplicaGate gate = new ReplicaGate(services.health());
+    router.route().handler(gate::handle);
     // The coordinators live on this instance's event loop, beside the requests they serve, and
     // share its one view of which peers are up.
     peers = new PeerClient(vertx, services.config());
@@ -55,11 +56,18 @@ public final class HttpVerticle extends VerticleBase {
         services.clock(), services.registry(), services.health()::answersReads);
     ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), new ScanPlan(services.ring()), services.reader(), peers,
         view, () -> !services.health().answersReads(), services.registry());
-    ClientRoutes client = new ClientRoutes(services.config(), writes, reads);
-    client.mount(router);
-    new InternalRoutes(vertx, services, client).mount(router);
+    WriteAnswer writeAnswer = new WriteAnswer(services.config().nodeName());
+    new ClientRoutes(services.config(), writes, reads, writeAnswer).mount(router);
+    // Peer traffic: authenticated first, then routed by who asks.
+    new PeerAuthentication(services.config()).mount(router);
+    LocalApply local = new LocalApply(vertx, services.config().nodeName());
+    OwnRecords own = new OwnRecords(services);
+    new MembershipRoutes(services).mount(router);
+    new ReplicaRoutes(services, local, own, gate).mount(router);
+    new RepairRoutes(services, own).mount(router);
+    new LegacyRoutes(services, writes, local, writeAnswer).mount(router);
     new OpsRoutes(vertx, services).mount(router);
-    new ScanRoutes(services, scans).mount(router);
+    new ScanRoutes(services, scans, gate).mount(router);
     new BatchRoutes(services.config(), writes).mount(router);
     new AdminRoutes(vertx, services).mount(router);
     router.errorHandler(404, ctx -> Responses.error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + safePath(ctx)));

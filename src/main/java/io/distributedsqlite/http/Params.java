@@ -39,4 +39,18 @@ final class Params {
       throw BadRequest.of("invalid_consistency", name + " must be one, quorum or all");
     }
   }
+
+  /** An integer query parameter in {@code min..max}; anything else is 400 {@code invalid_<name>}. */
+  static int intParam(RoutingContext ctx, String name, int min, int max) throws BadRequest {
+    String v = query(ctx).get(name);
+    try {
+      int n = Integer.parseInt(v);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // falls through to the error below
+    }
+    throw BadRequest.of("invalid_" + name, name + " must be an integer in " + min + ".." + max);
+  }
 }

@@ -35,18 +35,21 @@ final class ScanRoutes {
   private final NodeServices services;
   private final NodeConfig config;
   private final ScanCoordinator scans;
+  private final ReplicaGate gate;
 
-  ScanRoutes(NodeServices services, ScanCoordinator scans) {
+  ScanRoutes(NodeServices services, ScanCoordinator scans, ReplicaGate gate) {
     this.services = services;
     this.config = services.config();
     this.scans = scans;
+    this.gate = gate;
   }
 
-  /** Mount after {@link InternalRoutes}, whose cluster-token check guards {@code /internal/*}. */
+  /** Mount after {@link PeerAuthentication}, which guards {@code /internal/*}. */
   void mount(Router router) {
     ClientAuth auth = new ClientAuth(config.apiTokens());
     router.get("/scan").handler(auth::requireRead).handler(this::scan);
-    router.post("/internal/scan").handler(this::page);
+    // Rebuilding: its records are not yet authoritative; the coordinator counts it as not answered.
+    router.post("/internal/scan").handler(gate.answeringReads("not_ready")).handler(this::page);
   }
 
   /** A stale or checking node never gets here: {@link ReplicaGate} answers for it. */
@@ -182,11 +185,6 @@ final class ScanRoutes {
 
   /** A coordinator's request for this node's own records: {@code {"start","end","after","limit","values"}}. */
   private void page(RoutingContext ctx) {
-    if (!services.health().answersReads()) {
-      // Rebuilding: its records are not yet authoritative; the coordinator counts it as not answered.
-      Responses.error(ctx, 503, "not_ready", services.health().reason());
-      return;
-    }
     Responses.body(ctx, 16 * 1024).compose(bytes -> {
       try {
         JsonObject body;
