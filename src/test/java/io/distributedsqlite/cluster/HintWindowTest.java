@@ -3,6 +3,7 @@ package io.distributedsqlite.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.TestCluster;
 import io.vertx.core.json.JsonObject;
@@ -29,17 +30,16 @@ class HintWindowTest {
     try (TestCluster c = TestCluster.start(3, 3, dir, env)) {
       http.awaitAllUp(java.util.List.of(c.baseUrl(0), c.baseUrl(1), c.baseUrl(2)), Duration.ofSeconds(20));
       c.stopNode(2);
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> "down".equals(
+      assertTrue(Await.poll(Duration.ofSeconds(10), () -> "down".equals(
           io.distributedsqlite.support.ProcessCluster.peerState(http, c.baseUrl(0), 2))), "node 0 must see node 2 down");
       assertEquals(200, http.set(c.baseUrl(0), "old", "1", "quorum").status());
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(5), () -> hintsPending(c, 2) == 1), "a hint for node 2 is kept");
-      long until = System.nanoTime() + Duration.ofMillis(2_500).toNanos();
-      ClusterHttp.poll(Duration.ofSeconds(4), () -> System.nanoTime() > until); // the first hint leaves the window
+      assertTrue(Await.poll(Duration.ofSeconds(5), () -> hintsPending(c, 2) == 1), "a hint for node 2 is kept");
+      Await.elapse(Duration.ofMillis(2_500)); // the first hint leaves the window
       assertEquals(200, http.set(c.baseUrl(0), "new", "2", "quorum").status());
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(5), () -> hintsPending(c, 2) == 2), "a second hint is kept");
+      assertTrue(Await.poll(Duration.ofSeconds(5), () -> hintsPending(c, 2) == 2), "a second hint is kept");
 
       c.startNode(2);
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(20), () -> hintsPending(c, 2) == 0), "node 0's hints for node 2 are settled");
+      assertTrue(Await.poll(Duration.ofSeconds(20), () -> hintsPending(c, 2) == 0), "node 0's hints for node 2 are settled");
       assertEquals(1.0, replayed(c), "only the hint inside the window was replayed");
     }
   }

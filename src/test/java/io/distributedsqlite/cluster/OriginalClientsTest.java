@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.TestCluster;
@@ -108,7 +109,7 @@ class OriginalClientsTest {
         // it reaches the key's replicas too (w=one answers after the first acknowledgement)
         for (int replica : ring.replicasFor(key)) {
           String replicaBase = c.baseUrl(replica);
-          assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200),
+          assertTrue(Await.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200),
               () -> key + " reaches replica " + replica);
           LocalRecord there = decode(http.local(replicaBase, key), 200, LocalRecord.class);
           assertEquals(mine.version(), there.version(), () -> key + " on replica " + replica);

@@ -3,6 +3,7 @@ package io.distributedsqlite.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.TestCluster;
@@ -65,7 +66,7 @@ class StrayCopiesTest {
       // stray's node finds every bucket equal with every peer
       for (int replica : ring.replicasFor(key)) {
         String replicaBase = c.baseUrl(replica);
-        assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200));
+        assertTrue(Await.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200));
       }
       Response repair = http.post(stray + "/admin/repair", "");
       assertEquals(200, repair.status(), repair::toString);
@@ -75,7 +76,7 @@ class StrayCopiesTest {
       }
 
       // removed after STRAY_GRACE; the replicas keep it
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(20), () -> http.local(stray, key).status() == 404),
+      assertTrue(Await.poll(Duration.ofSeconds(20), () -> http.local(stray, key).status() == 404),
           "the stray is removed after STRAY_GRACE");
       assertEquals(0L, strays(stray));
       for (int replica : ring.replicasFor(key)) {

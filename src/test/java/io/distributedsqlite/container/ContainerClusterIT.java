@@ -12,6 +12,7 @@ import com.github.dockerjava.api.model.Mount;
 import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
+import io.distributedsqlite.support.Await;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URI;
@@ -35,7 +36,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -169,27 +169,29 @@ class ContainerClusterIT {
           assertEquals(node.podName, health.json().getValue("node_id"), node + " node_id is NODE_ID as configured, a JSON string");
         }
         Map<String, JsonObject> written = new LinkedHashMap<>();
-        int unavailable = 0;
+        int[] unavailable = {0};
         for (int k = 0; k < 2 * n; k++) {
           Node via = cluster.node(k % n);
           String key = "placement-" + k;
           JsonObject value = new JsonObject().put("k", k).put("via", via.index);
           // This test is about placement, not availability: a 503 from a coordinator whose failure
           // detector briefly suspects a peer (CPU-starved JVMs warming up) is retried and counted.
-          Response w = http.set(via, key, value, "quorum");
-          long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-          while (w.status == 503 && System.nanoTime() < deadline) {
-            unavailable++;
-            Thread.sleep(200);
-            w = http.set(via, key, value, "quorum");
-          }
-          assertEquals(200, w.status, "w=quorum write of " + key + " via " + via + ": " + w);
+          Response[] w = {http.set(via, key, value, "quorum")};
+          Await.poll(Duration.ofSeconds(30), () -> {
+            if (w[0].status != 503) {
+              return true;
+            }
+            unavailable[0]++;
+            w[0] = http.set(via, key, value, "quorum");
+            return false;
+          });
+          assertEquals(200, w[0].status, "w=quorum write of " + key + " via " + via + ": " + w[0]);
           written.put(key, value);
         }
         for (var e : written.entrySet()) {
           // Background replication may still run: poll until RF nodes hold it, never more.
           int[] holders = {0};
-          awaitTrue("exactly " + rf + " nodes hold " + e.getKey(), Duration.ofSeconds(20), () -> {
+          Await.until("exactly " + rf + " nodes hold " + e.getKey(), Duration.ofSeconds(20), () -> {
             holders[0] = holders(cluster, e.getKey(), e.getValue());
             assertTrue(holders[0] <= rf, e.getKey() + " is on " + holders[0] + " nodes, more than RF " + rf);
             return holders[0] == rf;
@@ -201,7 +203,7 @@ class ContainerClusterIT {
           }
         }
         System.out.printf("placement %d/%d: %d keys, each on exactly %d nodes, read at r=quorum from all"
-            + " (%d writes retried after 503)%n", n, rf, written.size(), rf, unavailable);
+            + " (%d writes retried after 503)%n", n, rf, written.size(), rf, unavailable[0]);
       });
     }
   }
@@ -241,7 +243,7 @@ class ContainerClusterIT {
           long pausedAt = System.nanoTime();
           int before = load.acked();
           load.awaitAcked(before + 30);
-          awaitTrue("load ran 3x PEER_TIMEOUT during the pause", Duration.ofSeconds(30),
+          Await.until("load ran 3x PEER_TIMEOUT during the pause", Duration.ofSeconds(30),
               () -> Duration.ofNanos(System.nanoTime() - pausedAt).compareTo(PEER_TIMEOUT.multipliedBy(3)) >= 0);
           int duringPause = load.acked() - before;
           frozen.unpause();
@@ -378,7 +380,7 @@ class ContainerClusterIT {
   private void awaitLocalCopies(Node node, Map<String, JsonObject> expected) {
     Set<String> missing = new LinkedHashSet<>(expected.keySet());
     long t0 = System.nanoTime();
-    awaitTrue(() -> node + " holds all " + expected.size() + " keys; still wrong: " + describe(node, missing), CONVERGE, () -> {
+    Await.until(() -> node + " holds all " + expected.size() + " keys; still wrong: " + describe(node, missing), CONVERGE, () -> {
       missing.removeIf(key -> {
         Response r = http.internalGet(node, key);
         return r.status == 200 && expected.get(key).equals(r.json().getValue("value"));
@@ -395,25 +397,6 @@ class ContainerClusterIT {
       out.add(key + " -> " + http.internalGet(node, key));
     }
     return keys.size() + " " + out;
-  }
-
-  private static void awaitTrue(String what, Duration timeout, BooleanSupplier condition) {
-    awaitTrue(() -> what, timeout, condition);
-  }
-
-  private static void awaitTrue(java.util.function.Supplier<String> what, Duration timeout, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("not within " + timeout.toSeconds() + "s: " + what.get());
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        fail("interrupted while waiting: " + what.get());
-      }
-    }
   }
 
   // --- cluster --------------------------------------------------------------------------------
@@ -463,7 +446,7 @@ class ContainerClusterIT {
       long t0 = System.nanoTime();
       for (Node node : nodes) {
         String[] last = {""};
-        awaitTrue(() -> node + " sees all " + size + " nodes up; /cluster: " + last[0], Duration.ofSeconds(60), () -> {
+        Await.until(() -> node + " sees all " + size + " nodes up; /cluster: " + last[0], Duration.ofSeconds(60), () -> {
           Response r = probe.get(node, "/cluster");
           last[0] = r.toString();
           if (r.status != 200) {
@@ -603,14 +586,14 @@ class ContainerClusterIT {
 
     void awaitReady() {
       Http probe = new Http();
-      awaitTrue(this + " answers /health and /ready", Duration.ofSeconds(90),
+      Await.until(this + " answers /health and /ready", Duration.ofSeconds(90),
           () -> probe.get(this, "/health").status == 200 && probe.get(this, "/ready").status == 200);
     }
 
     /** SIGKILL, as when the kernel OOM-kills a pod's process. */
     void kill() {
       cluster.docker.killContainerCmd(id()).withSignal("KILL").exec();
-      awaitTrue(this + " stops", Duration.ofSeconds(20),
+      Await.until(this + " stops", Duration.ofSeconds(20),
           () -> !Boolean.TRUE.equals(cluster.docker.inspectContainerCmd(id()).exec().getState().getRunning()));
       System.out.println("killed " + this);
     }
@@ -845,7 +828,7 @@ class ContainerClusterIT {
 
     /** Waits until the load has acknowledged {@code count} writes in total. */
     void awaitAcked(int count) {
-      awaitTrue(() -> "load '" + name + "' reaches " + count + " acknowledged writes (" + summary() + ")",
+      Await.until(() -> "load '" + name + "' reaches " + count + " acknowledged writes (" + summary() + ")",
           Duration.ofSeconds(60), () -> acked() >= count || !thread.isAlive());
       assertTrue(acked() >= count, "load '" + name + "' ended early: " + summary());
     }

@@ -9,6 +9,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Mount;
 import com.github.dockerjava.api.model.MountType;
+import io.distributedsqlite.support.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -34,7 +35,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -164,7 +164,7 @@ class OriginalStatefulSetIT {
     List<String> urls = pods.stream().map(c -> "http://127.0.0.1:" + c.getMappedPort(PORT)).toList();
     List<Memory> memory = pods.stream().map(c -> new Memory(docker, c.getContainerId())).toList();
     Client client = new Client(vertx, pods);
-    awaitTrue("every node sees every node up", Duration.ofSeconds(60), () -> allUp(client));
+    Await.until("every node sees every node up", Duration.ofSeconds(60), () -> allUp(client));
     double upSeconds = (System.nanoTime() - t0) / 1e9;
     memory.forEach(Memory::sample);
     long[] idle = memory.stream().mapToLong(Memory::current).toArray();
@@ -226,15 +226,15 @@ class OriginalStatefulSetIT {
     List<String> wrong = new ArrayList<>();
     for (String key : sample) {
       int[] holders = {0};
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      do {
+      Await.poll(Duration.ofSeconds(30), () -> {
         holders[0] = 0;
         for (int n = 0; n < NODES; n++) {
           if (client.internalGet(n, key) == 200) {
             holders[0]++;
           }
         }
-      } while (holders[0] < RF && System.nanoTime() < deadline && sleep(100));
+        return holders[0] >= RF;
+      });
       if (holders[0] != RF) {
         wrong.add(key + " on " + holders[0] + " nodes");
       }
@@ -545,16 +545,6 @@ class OriginalStatefulSetIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
-    }
-  }
-
-  private static void awaitTrue(String what, Duration timeout, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        fail("not within " + timeout.toSeconds() + "s: " + what);
-      }
-      sleep(200);
     }
   }
 }

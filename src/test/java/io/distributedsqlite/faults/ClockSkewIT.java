@@ -1,7 +1,7 @@
 package io.distributedsqlite.faults;
 
 import static io.distributedsqlite.support.ClusterHttp.enc;
-import static io.distributedsqlite.support.ClusterHttp.poll;
+import static io.distributedsqlite.support.Await.poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,6 @@
 package io.distributedsqlite.faults;
 
-import static io.distributedsqlite.support.ClusterHttp.poll;
+import static io.distributedsqlite.support.Await.poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,11 +1,12 @@
 package io.distributedsqlite.faults;
 
-import static io.distributedsqlite.support.ClusterHttp.poll;
+import static io.distributedsqlite.support.Await.poll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.NodeProcess;
@@ -111,20 +112,17 @@ class StaleReplicaIT {
 
   /** Lets {@code d} pass, checking meanwhile that every node in {@code nodes} stays ready. */
   private void passWhileReady(Duration d, int... nodes) {
-    long until = System.nanoTime() + d.toNanos();
-    poll(d.plusSeconds(5), () -> {
+    Await.elapse(d, () -> {
       for (int i : nodes) {
         Response ready = http.get(base(i) + "/ready");
         assertEquals(200, ready.status(), "node " + i + " stopped being ready while idle: " + ready);
       }
-      return System.nanoTime() > until;
     });
   }
 
   /** Lets {@code d} pass (nothing to observe: the nodes are down). */
   private static void pass(Duration d) {
-    long until = System.nanoTime() + d.toNanos();
-    poll(d.plusSeconds(1), () -> System.nanoTime() > until);
+    Await.elapse(d);
   }
 
   private void writeAll(Map<String, String> keys) {

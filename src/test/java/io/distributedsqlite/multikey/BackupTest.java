@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.storage.Version;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.TestCluster;
@@ -63,13 +64,13 @@ class BackupTest {
       });
       writer.start();
       try {
-        assertTrue(ClusterHttp.poll(Duration.ofSeconds(30), () -> acked.size() >= 300), "writes are flowing");
+        assertTrue(Await.poll(Duration.ofSeconds(30), () -> acked.size() >= 300), "writes are flowing");
         Map<String, Version> ackedBefore = new HashMap<>(acked);
         Response r = http.post(base + "/admin/backup", "");
         assertEquals(200, r.status(), r.toString());
         JsonObject info = r.json();
         int ackedAtBackup = acked.size();
-        assertTrue(ClusterHttp.poll(Duration.ofSeconds(30), () -> acked.size() > ackedAtBackup || acked.values().stream()
+        assertTrue(Await.poll(Duration.ofSeconds(30), () -> acked.size() > ackedAtBackup || acked.values().stream()
             .anyMatch(v -> v.isNewerThan(Version.parse(info.getString("highest_version"))))), "writes went on after the backup");
         stop.set(true);
         writer.join(30_000);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.TestCluster;
 import java.io.IOException;
@@ -44,7 +45,7 @@ class LocalClusterScriptIT {
     try {
       String n0 = "http://127.0.0.1:" + base;
       String n1 = "http://127.0.0.1:" + (base + 1);
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(60), () -> read(out).contains("cluster of 2 nodes (RF=2) is up")), read(out));
+      assertTrue(Await.poll(Duration.ofSeconds(60), () -> read(out).contains("cluster of 2 nodes (RF=2) is up")), read(out));
       assertEquals(200, http.set(n0, "k", "{\"a\":1}", "all").status());
 
       Result stop = run(dir, Duration.ofSeconds(40), "stop-node", "1", "--data", data.toString());
@@ -61,7 +62,7 @@ class LocalClusterScriptIT {
 
       Result wipe = run(dir, Duration.ofSeconds(60), "wipe-node", "1", "--data", data.toString());
       assertEquals(0, wipe.exit(), wipe.output());
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(30), () -> http.local(n1, "k").status() == 200),
+      assertTrue(Await.poll(Duration.ofSeconds(30), () -> http.local(n1, "k").status() == 200),
           "the wiped node rebuilds the key from node 0");
 
       Result bad = run(dir, Duration.ofSeconds(10), "stop-node", "7", "--data", data.toString());

@@ -3,7 +3,7 @@ package io.distributedsqlite.packaging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.distributedsqlite.support.ClusterHttp;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.NodeProcess;
 import io.distributedsqlite.support.TestCluster;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +41,7 @@ class StartupLimitIT {
     try (NodeProcess node = new NodeProcess(NodeProcess.jar(), 0, port, dir.resolve("data"),
         NodeProcess.clusterEnv(0, new int[] {port}, 1, dir.resolve("data"), Map.of("STARTUP_TIMEOUT", "1ms")))) {
       node.start();
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(60), () -> !node.isAlive()), "the node gives up: " + node.logTail(20));
+      assertTrue(Await.poll(Duration.ofSeconds(60), () -> !node.isAlive()), "the node gives up: " + node.logTail(20));
       assertEquals(1, node.terminate(Duration.ofSeconds(5)), node.logTail(20));
       assertTrue(node.logTail(20).contains("cannot start: not serving after STARTUP_TIMEOUT=PT0.001S"), node.logTail(20));
     }

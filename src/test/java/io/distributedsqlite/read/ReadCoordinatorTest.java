@@ -13,6 +13,7 @@ import io.distributedsqlite.http.NodeServices;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.OnEventLoop;
 import io.distributedsqlite.support.TestCluster;
@@ -96,7 +97,7 @@ class ReadCoordinatorTest {
     assertEquals(2, out.answered());
     assertEquals(1, out.repaired(), "node 0 answered with the older version");
 
-    assertTrue(ClusterHttp.poll(Duration.ofSeconds(10),
+    assertTrue(Await.poll(Duration.ofSeconds(10),
         () -> "new".equals(http.local(cluster.baseUrl(0), key).json().getValue("value"))), "node 0 repaired");
     assertEquals("old", http.local(cluster.baseUrl(2), key).json().getValue("value"),
         "node 2 was not asked, so not repaired either");

@@ -3,6 +3,7 @@ package io.distributedsqlite.repair;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.TestCluster;
 import io.vertx.core.json.JsonObject;
@@ -63,7 +64,7 @@ class EmptyReplicaRebuildTest {
       }
       long start = System.nanoTime();
       c.startNode(2);
-      boolean converged = ClusterHttp.poll(Duration.ofSeconds(60), () -> expected.equals(localVersions(c, 2)));
+      boolean converged = Await.poll(Duration.ofSeconds(60), () -> expected.equals(localVersions(c, 2)));
       long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
       assertTrue(converged, "the wiped node did not rebuild all " + KEYS + " keys within 60 s");
       System.out.println("wiped replica rebuilt " + KEYS + " keys in about " + seconds + " s");
@@ -95,7 +96,7 @@ class EmptyReplicaRebuildTest {
             "hinted handoff is off, so no hints may be kept");
       }
       c.startNode(2);
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(30), () -> localVersions(c, 0, n).equals(localVersions(c, 2, n))),
+      assertTrue(Await.poll(Duration.ofSeconds(30), () -> localVersions(c, 0, n).equals(localVersions(c, 2, n))),
           "the replica did not converge through anti-entropy");
       JsonObject report = http.post(c.baseUrl(0) + "/admin/repair", "").json();
       assertEquals(2, report.getJsonArray("peers").size(), "admin repair reports one round per peer: " + report);

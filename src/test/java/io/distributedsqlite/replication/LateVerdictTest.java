@@ -3,6 +3,7 @@ package io.distributedsqlite.replication;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.TcpProxy;
@@ -69,7 +70,7 @@ class LateVerdictTest {
 
     // Node 0 now hears from node 2 that it keeps a newer version. Watch every replica for a while:
     // a re-stamp of the first write would replace the second one within milliseconds.
-    boolean overwritten = ClusterHttp.poll(Duration.ofSeconds(2), () -> {
+    boolean overwritten = Await.poll(Duration.ofSeconds(2), () -> {
       for (String base : bases) {
         Response local = http.local(base, "k");
         if (local.status() == 200 && "first".equals(local.json().getValue("value"))

@@ -10,6 +10,7 @@ import io.distributedsqlite.cluster.PeerStatus;
 import io.distributedsqlite.cluster.PeerView;
 import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.http.NodeServices;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.OnEventLoop;
 import io.distributedsqlite.support.TestCluster;
@@ -91,12 +92,12 @@ class WriteCoordinatorTest {
     for (String key : new String[] {"w-one", "w-quorum", "w-all"}) {
       for (int node = 0; node < 2; node++) {
         int n = node;
-        assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> http.local(cluster.baseUrl(n), key).status() == 200),
+        assertTrue(Await.poll(Duration.ofSeconds(10), () -> http.local(cluster.baseUrl(n), key).status() == 200),
             key + " on node " + node);
       }
     }
     // ...and kept node 2's copy of each as a hint on node 0.
-    assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> hintsForNode2() == hintsBefore + 3),
+    assertTrue(Await.poll(Duration.ofSeconds(10), () -> hintsForNode2() == hintsBefore + 3),
         "three hints for node 2, found " + (hintsForNode2() - hintsBefore));
   }
 }

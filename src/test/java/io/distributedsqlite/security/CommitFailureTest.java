@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.storage.SqliteStore;
-import io.distributedsqlite.support.ClusterHttp;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.TestCluster;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -50,7 +50,7 @@ class CommitFailureTest {
       assertEquals(200, http.call("GET", base + "/get?key=after-4", null).status());
       assertEquals(200, http.call("GET", base + "/get?key=before", null).status());
       assertEquals(404, http.call("GET", base + "/get?key=poison", null).status(), "the refused write was rolled back");
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(10), () -> http.call("GET", base + "/ready", null).status() == 200),
+      assertTrue(Await.poll(Duration.ofSeconds(10), () -> http.call("GET", base + "/ready", null).status() == 200),
           "ready again once a commit succeeded");
     }
   }

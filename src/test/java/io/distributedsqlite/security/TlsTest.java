@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.distributedsqlite.config.ConfigException;
 import io.distributedsqlite.config.NodeConfig;
-import io.distributedsqlite.support.ClusterHttp;
+import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.TestCluster;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -82,7 +82,7 @@ class TlsTest {
   @Test
   void writeAllAndReadAllOverHttpsReachEveryPeer() {
     List<String> bases = List.of(https(0), https(1), https(2));
-    assertTrue(ClusterHttp.poll(Duration.ofSeconds(20), () -> allUp(bases)), "every node sees every peer up over TLS");
+    assertTrue(Await.poll(Duration.ofSeconds(20), () -> allUp(bases)), "every node sees every peer up over TLS");
     Wire.Resp w = trusting.call("POST", https(0) + "/set?w=all", Wire.setBody("tls-key", "{\"secret\":\"s\"}"));
     assertEquals(200, w.status(), w::toString);
     assertEquals(3, w.json().getJsonObject("consistency").getInteger("acked"), w::toString);
@@ -165,7 +165,7 @@ class TlsTest {
       String n1 = "https://127.0.0.1:" + mtls.port(1);
       // w=all is met only when node 1 accepted node 0's client certificate on /internal/apply.
       Wire.Resp[] last = new Wire.Resp[1];
-      assertTrue(ClusterHttp.poll(Duration.ofSeconds(30), () -> {
+      assertTrue(Await.poll(Duration.ofSeconds(30), () -> {
         last[0] = trusting.call("POST", n0 + "/set?w=all", Wire.setBody("mtls-key", "1"));
         return last[0].status() == 200;
       }), () -> "peers reach each other with client certificates: " + last[0]);

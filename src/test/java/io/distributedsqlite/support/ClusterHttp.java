@@ -10,12 +10,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 
 /**
- * Blocking HTTP for cluster tests: short timeouts, JSON bodies, and a deadline-bounded poll. A
+ * Blocking HTTP for cluster tests: short timeouts, JSON bodies. A
  * request that gets no answer (connection refused, timeout) comes back as status 0 instead of
- * throwing, so a poll can keep trying while a node restarts.
+ * throwing, so an {@link Await} poll can keep trying while a node restarts.
  */
 public final class ClusterHttp {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(6);
@@ -98,7 +97,7 @@ public final class ClusterHttp {
 
   /** Waits until every node sees every node up (fresh nodes probe each other first); fails otherwise. */
   public void awaitAllUp(java.util.List<String> bases, Duration timeout) {
-    if (!poll(timeout, () -> allSeeAllUp(bases))) {
+    if (!Await.poll(timeout, () -> allSeeAllUp(bases))) {
       StringBuilder views = new StringBuilder();
       for (String base : bases) {
         views.append('\n').append(base).append(": ").append(get(base + "/cluster"));
@@ -117,28 +116,6 @@ public final class ClusterHttp {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
-    }
-  }
-
-  /**
-   * Polls {@code condition} every 50 ms until it holds or {@code timeout} passed; returns whether
-   * it held. Never a fixed sleep: it returns as soon as the condition is true.
-   */
-  public static boolean poll(Duration timeout, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      if (condition.getAsBoolean()) {
-        return true;
-      }
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
     }
   }
 }

@@ -163,22 +163,15 @@ public final class NodeProcess implements AutoCloseable {
 
   /** Waits until {@code GET /health} answers 200; fails early (with the log's tail) if the process exits. */
   public void awaitHealthy(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
+    boolean healthy = Await.poll(timeout, () -> {
       if (!isAlive()) {
         throw new IllegalStateException("node " + id + " exited with " + exitCode() + " before it was healthy:\n" + logTail(20));
       }
-      if (http.get(baseUrl() + "/health").status() == 200) {
-        return;
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      }
+      return http.get(baseUrl() + "/health").status() == 200;
+    });
+    if (!healthy) {
+      throw new IllegalStateException("node " + id + " not healthy within " + timeout + ":\n" + logTail(20));
     }
-    throw new IllegalStateException("node " + id + " not healthy within " + timeout + ":\n" + logTail(20));
   }
 
   /** Starts (or restarts, same data directory and port) and waits for health. */

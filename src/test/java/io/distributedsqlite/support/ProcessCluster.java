@@ -75,14 +75,14 @@ public final class ProcessCluster implements AutoCloseable {
   /** Waits until node {@code i} answers {@code GET /ready} with 200; fails with its last answer otherwise. */
   public void awaitReady(int i, Duration timeout) {
     ClusterHttp.Response[] last = new ClusterHttp.Response[1];
-    if (!ClusterHttp.poll(timeout, () -> (last[0] = http.get(baseUrl(i) + "/ready")).status() == 200)) {
+    if (!Await.poll(timeout, () -> (last[0] = http.get(baseUrl(i) + "/ready")).status() == 200)) {
       throw new IllegalStateException("node " + i + " not ready within " + timeout + ": " + last[0] + "\n" + nodes[i].logTail(20));
     }
   }
 
   private void awaitReadyOrOnlyClockRefused(int i, Duration timeout) {
     ClusterHttp.Response[] last = new ClusterHttp.Response[1];
-    if (!ClusterHttp.poll(timeout, () -> {
+    if (!Await.poll(timeout, () -> {
       last[0] = http.get(baseUrl(i) + "/ready");
       io.vertx.core.json.JsonObject body = last[0].json();
       return last[0].status() == 200 || (last[0].status() == 503 && body != null
@@ -125,7 +125,7 @@ public final class ProcessCluster implements AutoCloseable {
    * {@code state} ("up" or "down"); returns whether it did within the timeout.
    */
   public boolean awaitPeerState(int observer, int peer, String state, Duration timeout) {
-    return ClusterHttp.poll(timeout, () -> state.equals(peerState(http, baseUrl(observer), peer)));
+    return Await.poll(timeout, () -> state.equals(peerState(http, baseUrl(observer), peer)));
   }
 
   /** The state ("up"/"down") {@code base}'s /cluster shows for {@code peer}, or null without an answer. */

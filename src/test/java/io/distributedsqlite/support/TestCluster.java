@@ -77,7 +77,7 @@ public final class TestCluster implements AutoCloseable {
 
   /** Waits until node {@code i} reports ready (e.g. done rebuilding); fails with its reason otherwise. */
   public void awaitReady(int i, java.time.Duration timeout) {
-    if (!ClusterHttp.poll(timeout, () -> nodes[i] != null && nodes[i].health().ready())) {
+    if (!Await.poll(timeout, () -> nodes[i] != null && nodes[i].health().ready())) {
       throw new IllegalStateException("node " + i + " not ready within " + timeout + ": "
           + (nodes[i] == null ? "stopped" : nodes[i].health().reason()));
     }
