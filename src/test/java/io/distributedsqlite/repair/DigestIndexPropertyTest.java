@@ -18,12 +18,16 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.junit5.Timeout;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,15 +35,23 @@ import org.junit.jupiter.api.io.TempDir;
  * overwrites, stale writes, deletes and tombstone purges equal the digests recomputed from the
  * table afterwards.
  */
+@ExtendWith(VertxExtension.class)
 class DigestIndexPropertyTest {
   @TempDir
   Path dir;
 
   @Test
-  void incrementalDigestsEqualDigestsRecomputedFromTheTable() throws Exception {
-    for (long seed = 1; seed <= 5; seed++) {
-      check(seed, dir.resolve("seed-" + seed));
+  @Timeout(value = 300, timeUnit = TimeUnit.SECONDS)
+  void incrementalDigestsEqualDigestsRecomputedFromTheTable(Vertx vertx, VertxTestContext ctx) {
+    for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
+      LocalCodec.register(vertx, type);
     }
+    Future<Void> seeds = Future.succeededFuture();
+    for (long seed = 1; seed <= 5; seed++) {
+      long s = seed;
+      seeds = seeds.compose(previous -> check(vertx, s, dir.resolve("seed-" + s)));
+    }
+    seeds.onComplete(ctx.succeedingThenComplete());
   }
 
   @Test
@@ -67,20 +79,20 @@ class DigestIndexPropertyTest {
     }
   }
 
-  private void check(long seed, Path dataDir) throws Exception {
+  /**
+   * One seed: random writes through a storage worker of its own, then the worker undeployed (which
+   * closes the store) and the digests recomputed from the table. SQLite is opened and read off the
+   * event loop.
+   */
+  private Future<Void> check(Vertx vertx, long seed, Path dataDir) {
     Ring ring = new Ring(5, 3);
     int self = 0;
     DigestIndex incremental = new DigestIndex(self, ring);
-    Vertx vertx = Vertx.vertx();
-    try {
-      for (Class<?> type : List.of(io.distributedsqlite.storage.ApplyResult.class, StorageCommand.Apply.class, StorageCommand.PurgeTombstones.class)) {
-        LocalCodec.register(vertx, type);
-      }
-      SqliteStore store = SqliteStore.open(dataDir, "NORMAL");
+    return vertx.executeBlocking(() -> SqliteStore.open(dataDir, "NORMAL")).compose(store -> {
       HybridLogicalClock clock = new HybridLogicalClock(self, 0, System::currentTimeMillis, 1_000);
       StorageVerticle storage = new StorageVerticle(store, clock, 100, 100_000, 1000, incremental, new SimpleMeterRegistry());
-      vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).await(10, TimeUnit.SECONDS);
-
+      return vertx.deployVerticle(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+    }).compose(id -> {
       Random rnd = new Random(seed);
       List<Future<?>> sent = new ArrayList<>();
       long base = 1_700_000_000_000L;
@@ -98,23 +110,21 @@ class DigestIndexPropertyTest {
               new StorageCommand.PurgeTombstones(Version.of(base + 2_000, 0, 0).hlc())));
         }
       }
-      Future.all(new ArrayList<>(sent.stream().map(f -> (Future<?>) f).toList())).await(60, TimeUnit.SECONDS);
-      vertx.undeploy(vertx.deploymentIDs().iterator().next()).await(10, TimeUnit.SECONDS);
-    } finally {
-      vertx.close().await(10, TimeUnit.SECONDS);
-    }
-
-    DigestIndex recomputed = new DigestIndex(self, ring);
-    int[] rows = {0};
-    try (SqliteStore reopened = SqliteStore.open(dataDir, "NORMAL")) {
-      reopened.forEachVersion(r -> {
-        rows[0]++;
-        recomputed.changed(null, r);
-      });
-    }
-    assertTrue(rows[0] > 100, "the table holds the surviving records");
-    for (int peer = 1; peer < 5; peer++) {
-      assertArrayEquals(recomputed.digestsFor(peer), incremental.digestsFor(peer), "seed " + seed + ", peer " + peer);
-    }
+      return Future.all(sent).compose(all -> vertx.undeploy(id));
+    }).compose(undeployed -> vertx.executeBlocking(() -> {
+      DigestIndex recomputed = new DigestIndex(self, ring);
+      int[] rows = {0};
+      try (SqliteStore reopened = SqliteStore.open(dataDir, "NORMAL")) {
+        reopened.forEachVersion(r -> {
+          rows[0]++;
+          recomputed.changed(null, r);
+        });
+      }
+      assertTrue(rows[0] > 100, "the table holds the surviving records");
+      for (int peer = 1; peer < 5; peer++) {
+        assertArrayEquals(recomputed.digestsFor(peer), incremental.digestsFor(peer), "seed " + seed + ", peer " + peer);
+      }
+      return null;
+    }));
   }
 }

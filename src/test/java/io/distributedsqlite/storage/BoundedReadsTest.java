@@ -6,24 +6,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.wire.RecordJson;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The reads behind peer exchanges stay within a byte bound on a real SQLite file: hints are
  * sized before their values are loaded, record reads stop at the bound and name the keys they
  * left out, and bucket listings come in pages in (bucket, key) order that together list every
- * record exactly once.
+ * record exactly once. Assertions inside the future chains fail the chain, and with it the test.
  */
+@ExtendWith(VertxExtension.class)
 class BoundedReadsTest {
   private static final int BIG = 200 * 1024;
 
@@ -34,8 +38,8 @@ class BoundedReadsTest {
   private RecordReader reader;
 
   @BeforeEach
-  void open() throws Exception {
-    vertx = Vertx.vertx();
+  void open(Vertx vertx) throws Exception {
+    this.vertx = vertx;
     store = SqliteStore.open(dir, "NORMAL");
     reader = RecordReader.open(vertx, dir, 1, new RecordCache(1 << 20));
   }
@@ -44,7 +48,6 @@ class BoundedReadsTest {
   void close() throws Exception {
     reader.close();
     store.close();
-    vertx.close().await(10, TimeUnit.SECONDS);
   }
 
   private static String big(int i) {
@@ -52,7 +55,7 @@ class BoundedReadsTest {
   }
 
   @Test
-  void hintBatchesOfLargeValuesStayWithinTheByteBudgetAndALargerOneComesAlone() throws Exception {
+  void hintBatchesOfLargeValuesStayWithinTheByteBudgetAndALargerOneComesAlone(VertxTestContext ctx) throws Exception {
     for (int i = 0; i < 20; i++) {
       store.storeHint(1, Record.write("h" + i, big(i), Version.of(1000 + i, 0, 0), 0), 1000, 100);
     }
@@ -60,19 +63,23 @@ class BoundedReadsTest {
     store.storeHint(2, Record.write("small", "1", Version.of(1000, 0, 0), 0), 1000, 100);
     store.commit();
 
-    List<Hint> first = reader.hints(1, 256, PeerLimits.BATCH_BYTES).await(10, TimeUnit.SECONDS);
-    assertEquals(PeerLimits.BATCH_BYTES / (BIG + 2 + 2 + RecordReader.RECORD_BYTES), first.size(), "200 KiB hints per 1 MiB batch");
-    assertEquals("h0", first.get(0).record().key());
-    long bytes = first.stream().mapToLong(h -> RecordJson.wireBytes(h.record())).sum();
-    assertTrue(bytes <= PeerLimits.BATCH_BYTES, bytes + " bytes");
-    assertEquals(3, reader.hints(1, 3, PeerLimits.BATCH_BYTES).await(10, TimeUnit.SECONDS).size(), "the count bound still holds");
-
-    List<Hint> alone = reader.hints(2, 256, PeerLimits.BATCH_BYTES).await(10, TimeUnit.SECONDS);
-    assertEquals(List.of("huge"), alone.stream().map(h -> h.record().key()).toList(), "a hint over the budget travels alone");
+    reader.hints(1, 256, PeerLimits.BATCH_BYTES).compose(first -> {
+      assertEquals(PeerLimits.BATCH_BYTES / (BIG + 2 + 2 + RecordReader.RECORD_BYTES), first.size(), "200 KiB hints per 1 MiB batch");
+      assertEquals("h0", first.get(0).record().key());
+      long bytes = first.stream().mapToLong(h -> RecordJson.wireBytes(h.record())).sum();
+      assertTrue(bytes <= PeerLimits.BATCH_BYTES, bytes + " bytes");
+      return reader.hints(1, 3, PeerLimits.BATCH_BYTES);
+    }).compose(three -> {
+      assertEquals(3, three.size(), "the count bound still holds");
+      return reader.hints(2, 256, PeerLimits.BATCH_BYTES);
+    }).map(alone -> {
+      assertEquals(List.of("huge"), alone.stream().map(h -> h.record().key()).toList(), "a hint over the budget travels alone");
+      return alone;
+    }).onComplete(ctx.succeedingThenComplete());
   }
 
   @Test
-  void recordReadsStopAtTheByteBoundAndNameTheKeysLeftOut() throws Exception {
+  void recordReadsStopAtTheByteBoundAndNameTheKeysLeftOut(VertxTestContext ctx) throws Exception {
     List<String> keys = new ArrayList<>();
     for (int i = 0; i < 12; i++) {
       store.apply(Record.write("r" + i, big(i), Version.of(1000 + i, 0, 0), 0));
@@ -80,39 +87,52 @@ class BoundedReadsTest {
     }
     keys.add("absent");
     store.commit();
-    reader.get("r3").await(10, TimeUnit.SECONDS); // one of them from the cache
-
     Set<String> seen = new HashSet<>();
-    List<String> ask = keys;
-    int requests = 0;
-    while (!ask.isEmpty()) {
-      RecordReader.Served served = reader.records(ask, PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true).await(10, TimeUnit.SECONDS);
+    reader.get("r3") // one of them from the cache
+        .compose(cached -> askUntilServed(keys, seen, 0))
+        .compose(requests -> {
+          assertEquals(12, seen.size());
+          int perAnswer = (int) (PeerLimits.BATCH_BYTES / RecordJson.wireBytes(Record.write("r10", big(0), Version.of(1, 0, 0), 0)));
+          assertEquals((12 + perAnswer - 1) / perAnswer, requests, "12 records of 200 KiB in answers of 1 MiB");
+          // The store is the storage worker's blocking connection: written off the event loop.
+          return vertx.executeBlocking(() -> {
+            store.apply(Record.write("huge", "\"" + "x".repeat(PeerLimits.BATCH_BYTES + 10) + "\"", Version.of(5000, 0, 0), 0));
+            store.commit();
+            return null;
+          });
+        })
+        // r1 may come from the cache, ahead of huge: either way the two never share an answer.
+        .compose(written -> reader.records(List.of("huge", "r1"), PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true))
+        .compose(one -> {
+          assertEquals(1, one.records().size(), "a record over the budget is answered alone");
+          assertEquals(1, one.unserved().size());
+          return reader.records(one.unserved(), PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true).map(other -> {
+            assertEquals(one.unserved(), other.records().stream().map(Record::key).toList());
+            assertEquals(List.of(), other.unserved());
+            return other;
+          });
+        })
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** Asks for {@code ask} until every key was served, as a peer does; answers the number of requests. */
+  private Future<Integer> askUntilServed(List<String> ask, Set<String> seen, int requests) {
+    if (ask.isEmpty()) {
+      return Future.succeededFuture(requests);
+    }
+    return reader.records(ask, PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true).compose(served -> {
       long bytes = served.records().stream().mapToLong(RecordJson::wireBytes).sum();
       assertTrue(bytes <= PeerLimits.BATCH_BYTES, "answer of " + bytes + " bytes");
       assertTrue(!served.records().isEmpty() || served.unserved().isEmpty(), "every answer makes progress");
       for (Record r : served.records()) {
         assertTrue(seen.add(r.key()), "served twice: " + r.key());
       }
-      ask = served.unserved();
-      requests++;
-    }
-    assertEquals(12, seen.size());
-    int perAnswer = (int) (PeerLimits.BATCH_BYTES / RecordJson.wireBytes(Record.write("r10", big(0), Version.of(1, 0, 0), 0)));
-    assertEquals((12 + perAnswer - 1) / perAnswer, requests, "12 records of 200 KiB in answers of 1 MiB");
-
-    store.apply(Record.write("huge", "\"" + "x".repeat(PeerLimits.BATCH_BYTES + 10) + "\"", Version.of(5000, 0, 0), 0));
-    store.commit();
-    // r1 may come from the cache, ahead of huge: either way the two never share an answer.
-    RecordReader.Served one = reader.records(List.of("huge", "r1"), PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true).await(10, TimeUnit.SECONDS);
-    assertEquals(1, one.records().size(), "a record over the budget is answered alone");
-    assertEquals(1, one.unserved().size());
-    RecordReader.Served other = reader.records(one.unserved(), PeerLimits.BATCH_BYTES, RecordJson::wireBytes, true).await(10, TimeUnit.SECONDS);
-    assertEquals(one.unserved(), other.records().stream().map(Record::key).toList());
-    assertEquals(List.of(), other.unserved());
+      return askUntilServed(served.unserved(), seen, requests + 1);
+    });
   }
 
   @Test
-  void bucketListingPagesWalkEveryRecordOnceInBucketAndKeyOrder() throws Exception {
+  void bucketListingPagesWalkEveryRecordOnceInBucketAndKeyOrder(VertxTestContext ctx) throws Exception {
     List<Integer> buckets = new ArrayList<>();
     Set<String> expected = new HashSet<>();
     for (int i = 0; i < 3000; i++) {
@@ -129,23 +149,25 @@ class BoundedReadsTest {
     store.commit();
 
     List<String> listed = new ArrayList<>();
-    BucketPosition after = null;
-    BucketPosition last = null;
-    int pages = 0;
-    do {
-      RecordReader.Listing page = reader.bucketVersions(buckets, after, 100).await(10, TimeUnit.SECONDS);
+    listFrom(buckets, null, listed, 0).map(pages -> {
+      assertEquals(expected.size(), listed.size());
+      assertEquals(expected, new HashSet<>(listed));
+      assertEquals(expected.size() / 100 + 1, pages);
+      return pages;
+    }).onComplete(ctx.succeedingThenComplete());
+  }
+
+  /** Lists pages from {@code after} to the end, as anti-entropy does; answers the number of pages. */
+  private Future<Integer> listFrom(List<Integer> buckets, BucketPosition after, List<String> listed, int pages) {
+    return reader.bucketVersions(buckets, after, 100).compose(page -> {
       for (Record r : page.records()) {
         BucketPosition p = BucketPosition.of(r.key());
+        BucketPosition last = listed.isEmpty() ? null : BucketPosition.of(listed.get(listed.size() - 1));
         assertTrue(last == null || last.compareTo(p) < 0, last + " before " + p);
         assertNull(r.value(), "listings carry no values");
-        last = p;
         listed.add(r.key());
       }
-      after = page.next();
-      pages++;
-    } while (after != null);
-    assertEquals(expected.size(), listed.size());
-    assertEquals(expected, new HashSet<>(listed));
-    assertEquals(expected.size() / 100 + 1, pages);
+      return page.next() == null ? Future.succeededFuture(pages + 1) : listFrom(buckets, page.next(), listed, pages + 1);
+    });
   }
 }
