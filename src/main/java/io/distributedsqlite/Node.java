@@ -3,6 +3,7 @@ package io.distributedsqlite;
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.DigestIndex;
+import io.distributedsqlite.cluster.HorizonPurger;
 import io.distributedsqlite.cluster.InTouchRule;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
@@ -128,6 +129,7 @@ public final class Node {
           .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
+          .compose(v -> deploy(new HorizonPurger(config, health, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
     }).andThen(ar -> progress.finish()).onSuccess(v -> {
       health.markStarted();
@@ -214,7 +216,7 @@ public final class Node {
   static void registerCodecs(Vertx vertx) {
     for (Class<?> type : List.of(PeerStatus.class, ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
-        StorageCommand.DropStrays.class, StorageCommand.PutMeta.class)) {
+        StorageCommand.PurgeExpired.class, StorageCommand.DropStrays.class, StorageCommand.PutMeta.class)) {
       LocalCodec.register(vertx, type);
     }
   }

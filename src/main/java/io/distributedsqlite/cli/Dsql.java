@@ -427,14 +427,18 @@ public final class Dsql implements Callable<Integer> {
   }
 
   @Command(name = "repair", mixinStandardHelpOptions = true,
-      description = "Run an anti-entropy round between the node and every peer now, and print what it did (can take minutes).")
+      description = "Run an anti-entropy round between the node and every peer now, and print what it did; a round "
+          + "longer than --timeout goes on in the background and its progress is printed instead.")
   static final class Repair implements Callable<Integer> {
     @ParentCommand Dsql dsql;
 
     @Override
     public Integer call() throws Exception {
       dsql.err.println("dsql: repairing (this can take a while) ...");
-      return dsql.call("POST", "/admin/repair", "");
+      // The node answers 200 with the report once the round completed, or 202 with its progress
+      // when it did not within the wait; a few seconds are left for the answer to arrive.
+      int waitSeconds = Math.max(1, Math.min(600, dsql.timeoutSeconds - 3));
+      return dsql.call("POST", "/admin/repair?wait=" + waitSeconds + "s", "");
     }
   }
 }

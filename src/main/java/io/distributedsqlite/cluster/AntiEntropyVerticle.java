@@ -2,33 +2,21 @@ package io.distributedsqlite.cluster;
 
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.cluster.NodeHealth.Standing;
-import io.distributedsqlite.config.PeerLimits;
-import io.distributedsqlite.wire.RecordJson;
-import io.distributedsqlite.storage.BucketPosition;
-import io.distributedsqlite.storage.KeyHash;
-import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.storage.RecordReader;
 import io.distributedsqlite.storage.SqliteStore;
 import io.distributedsqlite.storage.StorageCommand;
 import io.distributedsqlite.storage.StorageVerticle;
-import io.distributedsqlite.storage.Version;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.JsonArray;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,12 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes replicas converge whatever happened: periodically (ANTI_ENTROPY_INTERVAL, and right after
- * start-up and whenever a peer comes back) it compares this node's {@link DigestIndex} digests
- * with each peer's for the records both replicate, walks both nodes' listings of the keys and
- * versions of the buckets that differ (paged, in bucket and key order), and pulls what the peer
- * has newer and pushes what it has newer, in batches bounded in count and bytes, with the merge
- * rule deciding. Throttled to REPAIR_RATE records per second so it never starves
- * client traffic. Also purges tombstones older than TOMBSTONE_GRACE.
+ * start-up and whenever a peer comes back) it runs a {@link PeerRepairRound} with each peer, one
+ * peer after the other. An operator starts a round with every peer through
+ * {@link #REPAIR_NOW_ADDRESS} and follows it through {@link #PROGRESS_ADDRESS}.
  *
  * <p>A stale or checking node runs no round (it must not push data whose deletes may have been
  * purged). A rebuilding node (empty database) runs its start-up round at once and retries it
@@ -52,14 +37,16 @@ import org.slf4j.LoggerFactory;
  * it answers reads from then on, and the database remembers it.
  */
 public final class AntiEntropyVerticle extends VerticleBase {
+  /**
+   * Starts a round with every peer, or joins the one running. The body is null or
+   * {@code {"wait_ms": n}}. The reply carries a {@link #STATUS_HEADER}: 200 with the round's report
+   * when it completed within {@code wait_ms}, else 202 with its progress (as {@link #PROGRESS_ADDRESS}).
+   */
   public static final String REPAIR_NOW_ADDRESS = "repair.now";
+  /** Replies the progress of the round running (if any) and the last completed round's summary. */
+  public static final String PROGRESS_ADDRESS = "repair.progress";
   public static final String INFO_ADDRESS = "repair.info";
-  /** Most records per push or pull request (and at most PeerLimits.BATCH_BYTES of them). */
-  static final int RECORD_BATCH = 500;
-  /** Most records per page of a bucket listing this node asks for (and reads of its own). */
-  static final int LISTING_PAGE = 10_000;
-  /** Differing buckets compared per exchange: one listing request covers this many. */
-  static final int BUCKET_GROUP = 64;
+  public static final String STATUS_HEADER = "status";
 
   private static final Logger log = LoggerFactory.getLogger(AntiEntropyVerticle.class);
 
@@ -69,19 +56,22 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private final RecordReader reader;
   private final MeterRegistry registry;
   private final NodeHealth health;
-  private final Map<Integer, Future<RepairReport>> running = new HashMap<>();
+  private final Map<Integer, Running> running = new HashMap<>();
   private final Map<Integer, RepairReport> last = new HashMap<>();
   private final AtomicLongArray lastCompleted;
   private final boolean[] repairedSinceStart;
   private PeerClient client;
   private PeerView peers;
-  private Counter bucketsCompared;
-  private Counter recordsSent;
-  private Counter recordsReceived;
+  private RepairMeters meters;
   private Counter failures;
-  private Counter recordsRefused;
-  private DistributionSummary batchBytes;
   private Timer duration;
+  /** The round with every peer under way (null: none), and the last one completed. */
+  private RepairProgress round;
+  private Future<JsonObject> roundDone;
+  private RepairProgress lastRound;
+
+  /** An exchange with one peer under way: callers for the same peer join it. */
+  private record Running(PeerRepairRound round, Future<RepairReport> report) {}
 
   public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
       MeterRegistry registry, NodeHealth health) {
@@ -95,23 +85,11 @@ public final class AntiEntropyVerticle extends VerticleBase {
     this.repairedSinceStart = new boolean[config.clusterSize()];
   }
 
-  /** Version stamps older than this belong to tombstones past the grace period. */
-  public static long graceHorizon(NodeConfig config) {
-    long millis = config.wallMillis() - config.tombstoneGrace().toMillis();
-    return Version.of(Math.max(0, millis), 0, 0).hlc();
-  }
-
   @Override
   public Future<?> start() {
     client = new PeerClient(vertx, config);
-    bucketsCompared = Counter.builder("dsqlite_repair_buckets_compared").register(registry);
-    recordsSent = Counter.builder("dsqlite_repair_records_sent").register(registry);
-    recordsReceived = Counter.builder("dsqlite_repair_records_received").register(registry);
+    meters = RepairMeters.register(registry);
     failures = Counter.builder("dsqlite_repair_failures").description("Anti-entropy rounds with a peer that failed").register(registry);
-    recordsRefused = Counter.builder("dsqlite_repair_records_refused")
-        .description("Records a peer refused on their own (too large or invalid there); skipped").register(registry);
-    batchBytes = DistributionSummary.builder("dsqlite_peer_batch_bytes").tag("kind", "repair").baseUnit("bytes")
-        .description("Bytes of records in one request to a peer").register(registry);
     duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);
     for (int p = 0; p < config.clusterSize(); p++) {
       int peer = p;
@@ -129,17 +107,14 @@ public final class AntiEntropyVerticle extends VerticleBase {
         checkRebuilt();
       }
     });
-    vertx.eventBus().consumer(REPAIR_NOW_ADDRESS, m -> repairAll().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())));
+    vertx.eventBus().<JsonObject>consumer(REPAIR_NOW_ADDRESS, this::repairNow);
+    vertx.eventBus().consumer(PROGRESS_ADDRESS, m -> m.reply(progress()));
     vertx.eventBus().consumer(INFO_ADDRESS, m -> m.reply(info()));
     if (config.clusterSize() > 1) {
       vertx.setPeriodic(config.antiEntropyInterval().toMillis(), id -> repairAll());
       // Start-up: converge as soon as peers answer; retried quickly until one round succeeded.
       vertx.setTimer(rebuilding() ? 1 : 1000, id -> startupRepair());
     }
-    vertx.setTimer(5_000, id -> purgeTombstones());
-    // A tenth of the grace (1 s .. 10 min): a tombstone is gone soon after its grace ran out.
-    long purgeEvery = Math.max(1000, Math.min(TimeUnit.MINUTES.toMillis(10), config.tombstoneGrace().toMillis() / 10));
-    vertx.setPeriodic(purgeEvery, id -> purgeTombstones());
     return Future.succeededFuture();
   }
 
@@ -195,22 +170,117 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   /**
    * One round with every other node, one peer after the other: after the first, the next peers'
-   * digests mostly match already, so an empty replica is not sent every record RF-1 times.
+   * digests mostly match already, so an empty replica is not sent every record RF-1 times. A round
+   * already under way is joined. Completes with the round's report (never fails: a peer's failure
+   * is in its entry).
    */
   public Future<JsonObject> repairAll() {
-    JsonArray peers = new JsonArray();
-    Future<Void> chain = Future.succeededFuture();
-    for (int p = 0; p < config.clusterSize(); p++) {
-      int peer = p;
-      if (peer == config.nodeId()) {
-        continue;
-      }
-      chain = chain.compose(v -> repair(peer).map(RepairReport::toJson)
-          .otherwise(t -> new JsonObject().put("peer", peer).put("error", String.valueOf(t.getMessage())))
-          .map(peers::add)
-          .mapEmpty());
+    if (roundDone != null) {
+      return roundDone;
     }
-    return chain.map(v -> new JsonObject().put("node_id", config.nodeName()).put("peers", peers));
+    List<Integer> others = new ArrayList<>();
+    for (int p = 0; p < config.clusterSize(); p++) {
+      if (p != config.nodeId()) {
+        others.add(p);
+      }
+    }
+    RepairProgress progress = new RepairProgress(config.wallMillis(), others.size());
+    Future<Void> chain = Future.succeededFuture();
+    for (int peer : others) {
+      chain = chain.compose(v -> {
+        Future<RepairReport> report = repair(peer);
+        Running r = running.get(peer);
+        PeerRepairRound exchange = r == null ? null : r.round();
+        progress.peerStarted(exchange);
+        return report.map(RepairReport::toJson)
+            .otherwise(t -> new JsonObject().put("peer", peer).put("error", String.valueOf(t.getMessage())))
+            .map(result -> {
+              progress.peerFinished(exchange, result);
+              logPeerDone(progress, result);
+              return null;
+            });
+      });
+    }
+    round = progress;
+    Future<JsonObject> done = chain.map(v -> {
+      long now = config.wallMillis();
+      progress.complete(now);
+      round = null;
+      roundDone = null;
+      lastRound = progress;
+      if (progress.verbose) {
+        JsonObject p = progress.toJson(now);
+        log.info("repair round with {} peers completed in {} ms ({} failed): {} buckets differed, {} records pushed, {} pulled",
+            progress.peersTotal, progress.durationMs(now), progress.peersFailed, p.getLong("buckets_differing"),
+            p.getLong("records_pushed"), p.getLong("records_pulled"));
+      }
+      return progress.report(config.nodeName());
+    });
+    if (!done.isComplete()) { // it completes at once when no peer is there to ask
+      roundDone = done;
+    }
+    return done;
+  }
+
+  private void logPeerDone(RepairProgress progress, JsonObject result) {
+    if (!progress.verbose) {
+      return;
+    }
+    if (result.containsKey("error")) {
+      log.info("repair round: peer {} failed ({}/{} peers done): {}", result.getInteger("peer"), progress.peersDone,
+          progress.peersTotal, result.getString("error"));
+    } else {
+      log.info("repair round: peer {} done ({}/{} peers): {} buckets differed, {} records pushed, {} pulled in {} ms",
+          result.getInteger("peer"), progress.peersDone, progress.peersTotal, result.getInteger("buckets_differing"),
+          result.getLong("records_sent"), result.getLong("records_received"), result.getLong("duration_ms"));
+    }
+  }
+
+  /**
+   * {@link #REPAIR_NOW_ADDRESS}: starts or joins the round, marks it as an operator's (logged at
+   * INFO peer by peer), and answers 202 with its progress, or 200 with its report when it
+   * completes within the wait asked for.
+   */
+  private void repairNow(Message<JsonObject> m) {
+    Long waitMs = m.body() == null ? null : m.body().getLong("wait_ms");
+    boolean fresh = roundDone == null;
+    Future<JsonObject> done = repairAll();
+    if (round != null) {
+      if (fresh || !round.verbose) {
+        log.info("repair round with {} peers {} on request", round.peersTotal, fresh ? "started" : "joined");
+      }
+      round.verbose = true;
+    }
+    if (waitMs == null || (waitMs <= 0 && !done.isComplete())) {
+      m.reply(progress(), status(202));
+      return;
+    }
+    Promise<Void> answered = Promise.promise();
+    long timer = done.isComplete() ? -1 : vertx.setTimer(Math.max(1, waitMs), id -> {
+      if (answered.tryComplete()) {
+        m.reply(progress(), status(202));
+      }
+    });
+    done.onSuccess(report -> {
+      if (answered.tryComplete()) {
+        vertx.cancelTimer(timer);
+        m.reply(report, status(200));
+      }
+    });
+  }
+
+  private static DeliveryOptions status(int code) {
+    return new DeliveryOptions().addHeader(STATUS_HEADER, Integer.toString(code));
+  }
+
+  /** The round under way, if any, and the last completed round's summary. */
+  private JsonObject progress() {
+    long now = config.wallMillis();
+    JsonObject out = new JsonObject().put("node_id", config.nodeName()).put("running", round != null);
+    if (round != null) {
+      out.mergeIn(round.toJson(now));
+    }
+    return out.put("last_round", lastRound == null ? null : lastRound.toJson(now));
   }
 
   /** A repair round with one peer; joins the round already running, if any. */
@@ -221,32 +291,16 @@ public final class AntiEntropyVerticle extends VerticleBase {
     if (!peers.isUp(peer)) {
       return Future.failedFuture("peer " + peer + " is down");
     }
-    Future<RepairReport> current = running.get(peer);
+    Running current = running.get(peer);
     if (current != null) {
-      return current;
+      return current.report();
     }
-    long start = config.wallMillis();
-    Round round = new Round(peer);
-    Future<RepairReport> f = client.call(HttpMethod.GET, peer, "/internal/digests?peer=" + config.nodeId(), null)
-        .compose(body -> {
-          long[] theirs = decodeDigests(body.toJsonObject().getString("digests"));
-          long[] mine = digests.digestsFor(peer);
-          List<Integer> differing = new ArrayList<>();
-          for (int b = 0; b < KeyHash.BUCKETS; b++) {
-            if (theirs[b] != mine[b]) {
-              differing.add(b);
-            }
-          }
-          bucketsCompared.increment(KeyHash.BUCKETS);
-          round.differing = differing.size();
-          return compareBuckets(round, differing, 0);
-        })
-        .map(v -> {
-          long now = config.wallMillis();
-          RepairReport r = new RepairReport(peer, KeyHash.BUCKETS, round.differing, round.sent, round.received, now - start, now);
-          duration.record(now - start, TimeUnit.MILLISECONDS);
+    PeerRepairRound exchange = new PeerRepairRound(vertx, config, ring, digests, reader, client, meters, peer);
+    Future<RepairReport> f = exchange.run()
+        .map(r -> {
+          duration.record(r.durationMs(), TimeUnit.MILLISECONDS);
           last.put(peer, r);
-          lastCompleted.set(peer, now);
+          lastCompleted.set(peer, r.completedAtMillis());
           repairedSinceStart[peer] = true;
           checkRebuilt();
           if (r.recordsSent() + r.recordsReceived() > 0) {
@@ -255,7 +309,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
           }
           return r;
         });
-    running.put(peer, f);
+    running.put(peer, new Running(exchange, f));
     f.onComplete(ar -> running.remove(peer)).onFailure(t -> {
       failures.increment();
       log.warn("repair with peer {} failed: {}", peer, t.getMessage());
@@ -263,255 +317,9 @@ public final class AntiEntropyVerticle extends VerticleBase {
     return f;
   }
 
-  private static final class Round {
-    final int peer;
-    int differing;
-    long sent;
-    long received;
-
-    Round(int peer) {
-      this.peer = peer;
-    }
-  }
-
-  /** Groups of buckets one after another, so a round never floods either node. */
-  private Future<Void> compareBuckets(Round round, List<Integer> buckets, int index) {
-    if (index >= buckets.size()) {
-      return Future.succeededFuture();
-    }
-    List<Integer> group = buckets.subList(index, Math.min(buckets.size(), index + BUCKET_GROUP));
-    return compareGroup(round, group)
-        .compose(moved -> throttle(moved))
-        .compose(v -> compareBuckets(round, buckets, index + BUCKET_GROUP));
-  }
-
-  /**
-   * Compares one group of buckets: walks this node's and the peer's listings of it side by side in
-   * {@link BucketPosition} order, a page of each at a time, and moves what differs after each
-   * step. Neither side ever holds more than a page of listing, whatever the buckets hold.
-   */
-  private Future<Integer> compareGroup(Round round, List<Integer> buckets) {
-    StringBuilder list = new StringBuilder();
-    for (int b : buckets) {
-      list.append(list.length() == 0 ? "" : ",").append(b);
-    }
-    return walk(round, new Walk(buckets, list.toString()), 0);
-  }
-
-  /** Where the two listings of a group are: what is fetched and not yet compared, and where each goes on. */
-  private static final class Walk {
-    final List<Integer> buckets;
-    final String bucketList;
-    final ArrayDeque<Record> mine = new ArrayDeque<>();
-    final ArrayDeque<Record> theirs = new ArrayDeque<>();
-    BucketPosition myNext;
-    BucketPosition theirNext;
-    boolean myDone;
-    boolean theirDone;
-
-    Walk(List<Integer> buckets, String bucketList) {
-      this.buckets = buckets;
-      this.bucketList = bucketList;
-    }
-
-    /** Up to where both listings are known: the lesser of the two positions listed so far (null: everything). */
-    BucketPosition bound() {
-      if (myDone) {
-        return theirDone ? null : theirNext;
-      }
-      return theirDone || myNext.compareTo(theirNext) <= 0 ? myNext : theirNext;
-    }
-  }
-
-  private Future<Integer> walk(Round round, Walk w, int moved) {
-    int peer = round.peer;
-    long horizon = graceHorizon(config);
-    Future<Void> mineF = Future.succeededFuture();
-    if (!w.myDone && w.mine.isEmpty()) {
-      mineF = reader.bucketVersions(w.buckets, w.myNext, LISTING_PAGE).map(listing -> {
-        for (Record r : listing.records()) {
-          if (ring.isReplica(r.key(), peer) && digests.replicates(r.key()) && !(r.tombstone() && r.version().hlc() < horizon)) {
-            w.mine.add(r);
-          }
-        }
-        w.myNext = listing.next();
-        w.myDone = listing.next() == null;
-        return null;
-      });
-    }
-    Future<Void> theirsF = Future.succeededFuture();
-    if (!w.theirDone && w.theirs.isEmpty()) {
-      StringBuilder uri = new StringBuilder("/internal/buckets?peer=").append(config.nodeId())
-          .append("&buckets=").append(w.bucketList).append("&limit=").append(LISTING_PAGE);
-      if (w.theirNext != null) {
-        uri.append("&after_bucket=").append(w.theirNext.bucket())
-            .append("&after_key=").append(URLEncoder.encode(w.theirNext.key(), StandardCharsets.UTF_8));
-      }
-      theirsF = client.page(HttpMethod.GET, peer, uri.toString(), null).map(page -> {
-        w.theirs.addAll(page.records());
-        w.theirNext = page.next();
-        w.theirDone = page.next() == null;
-        return null;
-      });
-    }
-    return Future.all(mineF, theirsF).compose(cf -> {
-      BucketPosition bound = w.bound();
-      List<String> push = new ArrayList<>();
-      List<String> pull = new ArrayList<>();
-      while (true) {
-        Record m = upTo(w.mine, bound);
-        Record t = upTo(w.theirs, bound);
-        if (m == null && t == null) {
-          break;
-        }
-        int c = m == null ? 1 : t == null ? -1 : BucketPosition.of(m.key()).compareTo(BucketPosition.of(t.key()));
-        if (c < 0) {
-          push.add(w.mine.poll().key()); // they lack it
-        } else if (c > 0) {
-          pull.add(w.theirs.poll().key()); // we lack it
-        } else {
-          w.mine.poll();
-          w.theirs.poll();
-          if (m.version().isNewerThan(t.version())) {
-            push.add(m.key());
-          } else if (t.version().isNewerThan(m.version())) {
-            pull.add(t.key());
-          }
-        }
-      }
-      int step = push.size() + pull.size();
-      Future<Void> moves = step == 0 ? Future.succeededFuture()
-          : pushKeys(round, push).compose(v -> pullKeys(round, pull)).compose(v -> throttle(step));
-      return moves.compose(v -> w.myDone && w.theirDone && w.mine.isEmpty() && w.theirs.isEmpty()
-          ? Future.succeededFuture(moved + step)
-          : walk(round, w, moved + step));
-    });
-  }
-
-  /** The first record of a listing if it is at or before {@code bound} (null: no bound). */
-  private static Record upTo(ArrayDeque<Record> listing, BucketPosition bound) {
-    Record r = listing.peek();
-    return r == null || bound == null || BucketPosition.of(r.key()).compareTo(bound) <= 0 ? r : null;
-  }
-
-  /**
-   * Sends this node's records of {@code keys} to the peer: read within {@link PeerLimits#BATCH_BYTES}
-   * and {@link #RECORD_BATCH} records per request (the keys a read left out go first into the
-   * next). A record the peer refuses on its own is skipped, counted and logged, not retried.
-   */
-  private Future<Void> pushKeys(Round round, List<String> keys) {
-    if (keys.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    List<String> chunk = keys.subList(0, Math.min(keys.size(), RECORD_BATCH));
-    List<String> after = keys.subList(chunk.size(), keys.size());
-    return reader.records(chunk, PeerLimits.BATCH_BYTES, RecordJson::wireBytes, false).compose(served -> {
-      List<String> rest = new ArrayList<>(served.unserved());
-      rest.addAll(after);
-      if (served.records().isEmpty()) {
-        return pushKeys(round, served.unserved().isEmpty() ? rest : after);
-      }
-      return PeerBatches.deliver(served.records(), batch -> {
-        long bytes = 0;
-        for (Record r : batch) {
-          bytes += RecordJson.wireBytes(r);
-        }
-        batchBytes.record(bytes);
-        return client.apply(round.peer, batch);
-      }).compose(refused -> {
-        for (Record r : refused) {
-          log.warn("peer {} refused the record of key {} (version {}) on its own; skipped", round.peer, r.key(), r.version());
-        }
-        recordsRefused.increment(refused.size());
-        int sent = served.records().size() - refused.size();
-        round.sent += sent;
-        recordsSent.increment(sent);
-        return pushKeys(round, rest);
-      });
-    });
-  }
-
-  /**
-   * Fetches the peer's records of {@code keys} and applies them here, {@link #RECORD_BATCH} keys a
-   * request; the peer answers within its byte budget and names the keys it left out, which are
-   * asked for first in the next request.
-   */
-  private Future<Void> pullKeys(Round round, List<String> keys) {
-    if (keys.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    List<String> chunk = keys.subList(0, Math.min(keys.size(), RECORD_BATCH));
-    List<String> after = keys.subList(chunk.size(), keys.size());
-    JsonArray body = new JsonArray(new ArrayList<>(chunk));
-    long horizon = graceHorizon(config);
-    return client.page(HttpMethod.POST, round.peer, "/internal/records?max_bytes=" + PeerLimits.BATCH_BYTES, body.toBuffer())
-        .compose(page -> {
-          if (page.records().isEmpty() && !page.unserved().isEmpty()) {
-            return Future.failedFuture("peer " + round.peer + " answered none of " + page.unserved().size() + " keys to /internal/records");
-          }
-          List<String> rest = new ArrayList<>(page.unserved());
-          rest.addAll(after);
-          List<Record> records = new ArrayList<>();
-          for (Record r : page.records()) {
-            if (!(r.tombstone() && r.version().hlc() < horizon)) {
-              records.add(r);
-            }
-          }
-          if (records.isEmpty()) {
-            return pullKeys(round, rest);
-          }
-          round.received += records.size();
-          recordsReceived.increment(records.size());
-          return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records))
-              .compose(m -> pullKeys(round, rest));
-        });
-  }
-
-  /** Waits long enough that repair stays under REPAIR_RATE records per second. */
-  private Future<Void> throttle(int moved) {
-    long delayMs = moved * 1000L / config.repairRate();
-    if (delayMs < 1) {
-      return Future.succeededFuture();
-    }
-    Promise<Void> p = Promise.promise();
-    vertx.setTimer(delayMs, id -> p.complete());
-    return p.future();
-  }
-
-  private void purgeTombstones() {
-    vertx.eventBus().<JsonObject>request(StorageVerticle.ADDRESS, new StorageCommand.PurgeTombstones(graceHorizon(config)))
-        .onSuccess(m -> {
-          health.purgedUpTo(new Version(m.body().getLong("purged_up_to"), 0).millis());
-          if (m.body().getInteger("purged") > 0) {
-            log.info("purged {} tombstones older than TOMBSTONE_GRACE ({})", m.body().getInteger("purged"), config.tombstoneGrace());
-          }
-        });
-  }
-
   private JsonObject info() {
     JsonObject out = new JsonObject();
     last.forEach((peer, r) -> out.put(Integer.toString(peer), r.toJson()));
-    return out;
-  }
-
-  public static String encodeDigests(long[] digests) {
-    Buffer b = Buffer.buffer(digests.length * 8);
-    for (long d : digests) {
-      b.appendLong(d);
-    }
-    return Base64.getEncoder().encodeToString(b.getBytes());
-  }
-
-  static long[] decodeDigests(String base64) {
-    byte[] bytes = Base64.getDecoder().decode(base64);
-    Buffer b = Buffer.buffer(bytes);
-    long[] out = new long[bytes.length / 8];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = b.getLong(i * 8);
-    }
-    if (out.length != KeyHash.BUCKETS) {
-      throw new IllegalStateException("peer sent " + out.length + " digests, expected " + KeyHash.BUCKETS);
-    }
     return out;
   }
 }

@@ -5,10 +5,13 @@ import io.distributedsqlite.cluster.NodeHealth;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.MembershipVerticle;
+import io.distributedsqlite.config.Durations;
+import io.distributedsqlite.wire.BadRequest;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
 
 /** Operator endpoints, open without client auth: health, readiness, metrics, cluster view. */
 final class OpsRoutes {
@@ -30,12 +33,52 @@ final class OpsRoutes {
     ClientAuth auth = new ClientAuth(services.config().apiTokens());
     router.get("/cluster").handler(auth::requireRead).handler(this::cluster);
     router.post("/admin/repair").handler(auth::requireWrite).handler(this::repair);
+    router.get("/admin/repair").handler(auth::requireRead).handler(this::repairProgress);
   }
 
-  /** Runs an anti-entropy round with every peer now and reports what it did. */
+  /**
+   * Starts an anti-entropy round with every peer (or joins the one running) in the background and
+   * answers 202 with its progress. With {@code wait=<duration>} (at most {@link #MAX_REPAIR_WAIT})
+   * it waits up to that long: 200 with the round's report (every peer's report or error) when the
+   * round completed, else 202 with its progress.
+   */
   private void repair(RoutingContext ctx) {
-    vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.REPAIR_NOW_ADDRESS, null,
-            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(600_000))
+    JsonObject ask = new JsonObject();
+    try {
+      String wait = Params.query(ctx).get("wait");
+      if (wait != null) {
+        ask.put("wait_ms", waitParam(wait).toMillis());
+      }
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return;
+    }
+    long timeout = ask.getLong("wait_ms", 0L) + 30_000;
+    vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.REPAIR_NOW_ADDRESS, ask,
+            new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(timeout))
+        .onSuccess(m -> Responses.json(ctx, Integer.parseInt(m.headers().get(AntiEntropyVerticle.STATUS_HEADER)), m.body()))
+        .onFailure(t -> Responses.fail(ctx, t));
+  }
+
+  /** The longest {@code POST /admin/repair?wait=}; a longer round is followed with {@code GET /admin/repair}. */
+  static final Duration MAX_REPAIR_WAIT = Duration.ofMinutes(10);
+
+  private static Duration waitParam(String text) throws BadRequest {
+    Duration d;
+    try {
+      d = Durations.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw BadRequest.of("invalid_wait", "wait: " + e.getMessage());
+    }
+    if (d.compareTo(MAX_REPAIR_WAIT) > 0) {
+      throw BadRequest.of("invalid_wait", "wait must be at most 10m; follow a longer round with GET /admin/repair");
+    }
+    return d;
+  }
+
+  /** The progress of the round running (if any) and the last completed round's summary. */
+  private void repairProgress(RoutingContext ctx) {
+    vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.PROGRESS_ADDRESS, null)
         .onSuccess(m -> Responses.json(ctx, 200, m.body()))
         .onFailure(t -> Responses.fail(ctx, t));
   }

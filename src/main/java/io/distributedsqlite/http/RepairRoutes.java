@@ -1,6 +1,7 @@
 package io.distributedsqlite.http;
 
-import io.distributedsqlite.cluster.AntiEntropyVerticle;
+import io.distributedsqlite.cluster.DigestCodec;
+import io.distributedsqlite.cluster.PurgeHorizon;
 import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.storage.BucketPosition;
 import io.distributedsqlite.storage.KeyHash;
@@ -43,7 +44,7 @@ final class RepairRoutes {
       int peer = peerParam(ctx);
       Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeName())
           .put("buckets", KeyHash.BUCKETS)
-          .put("digests", AntiEntropyVerticle.encodeDigests(services.digests().digestsFor(peer))));
+          .put("digests", DigestCodec.encode(services.digests().digestsFor(peer))));
     } catch (BadRequest e) {
       Responses.error(ctx, e);
     }
@@ -72,14 +73,14 @@ final class RepairRoutes {
         }
         after = new BucketPosition(Params.intParam(ctx, "after_bucket", 0, KeyHash.BUCKETS - 1), key);
       }
-      long horizon = AntiEntropyVerticle.graceHorizon(services.config());
+      PurgeHorizon horizon = PurgeHorizon.at(services.config());
       services.reader().bucketVersions(buckets, after, limit).onSuccess(listing -> {
         List<Record> shared = new ArrayList<>();
         BucketPosition next = listing.next();
         long bytes = 0;
         String considered = null;
         for (Record r : listing.records()) {
-          if (services.ring().isReplica(r.key(), peer) && !own.isStray(r) && !(r.tombstone() && r.version().hlc() < horizon)) {
+          if (services.ring().isReplica(r.key(), peer) && !own.isStray(r) && !horizon.isPast(r)) {
             int n = RecordJson.wireBytes(r);
             if (!PeerLimits.fits(shared.size(), bytes, n)) {
               next = BucketPosition.of(considered);
@@ -105,8 +106,8 @@ final class RepairRoutes {
 
   /** Full records for a JSON array of keys (those this node has), answered as {@code /internal/read}. */
   private void records(RoutingContext ctx) {
-    long horizon = AntiEntropyVerticle.graceHorizon(services.config());
-    own.answerKeys(ctx, false, records -> records.removeIf(r -> own.isStray(r) || (r.tombstone() && r.version().hlc() < horizon)));
+    PurgeHorizon horizon = PurgeHorizon.at(services.config());
+    own.answerKeys(ctx, false, records -> records.removeIf(r -> own.isStray(r) || horizon.isPast(r)));
   }
 
   private int peerParam(RoutingContext ctx) throws BadRequest {

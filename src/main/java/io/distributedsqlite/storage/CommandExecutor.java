@@ -60,6 +60,13 @@ final class CommandExecutor {
       }
       return new CommandResult.Purged(purged.size(), store.purgedUpTo());
     }
+    if (cmd instanceof StorageCommand.PurgeExpired p) {
+      List<Record> purged = store.purgeExpiredBefore(p.expiredBeforeMillis(), p.limit());
+      for (Record r : purged) {
+        changes.add(new Change(r, null));
+      }
+      return new CommandResult.Purged(purged.size(), store.purgedUpTo());
+    }
     // StorageCommand is sealed and every kind is handled above; Java 17 has no exhaustive type switch.
     throw new IllegalArgumentException("unknown storage command " + cmd);
   }

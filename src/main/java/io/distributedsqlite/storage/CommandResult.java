@@ -36,7 +36,7 @@ sealed interface CommandResult {
     }
   }
 
-  /** {@link StorageCommand.PurgeTombstones}: how many were purged, and the newest hlc ever purged. */
+  /** {@link StorageCommand.PurgeTombstones}, {@link StorageCommand.PurgeExpired}: how many were purged, and the newest hlc ever purged. */
   record Purged(int purged, long purgedUpTo) implements CommandResult {
     public void answer(Message<?> sender) {
       sender.reply(new JsonObject().put("purged", purged).put("purged_up_to", purgedUpTo));

@@ -151,7 +151,7 @@ public final class RecordReader implements AutoCloseable {
   }
 
   /**
-   * Key, version and tombstone flag (no values) of the records in the given anti-entropy buckets,
+   * Key, version, tombstone flag and expiry (no values) of the records in the given anti-entropy buckets,
    * in {@link BucketPosition} order, starting after {@code after} (null: from the start), at most
    * {@code limit} of them. {@link Listing#next()} is where the next page starts, null when none is left.
    */
@@ -160,7 +160,7 @@ public final class RecordReader implements AutoCloseable {
     List<Record> out = new ArrayList<>();
     Future<Void> first = Future.succeededFuture();
     if (after != null && sorted.contains(after.bucket())) {
-      first = pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?")
+      first = pool.preparedQuery("SELECT key, hlc, node, tombstone, expires_at FROM kv WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?")
           .execute(Tuple.of(after.bucket(), after.key(), limit))
           .map(rows -> {
             rows.forEach(row -> out.add(versionOnly(row)));
@@ -174,7 +174,7 @@ public final class RecordReader implements AutoCloseable {
       }
       List<Object> params = new ArrayList<>(later);
       params.add(limit - out.size());
-      return pool.preparedQuery("SELECT key, hlc, node, tombstone FROM kv WHERE bucket IN (" + placeholders(later.size())
+      return pool.preparedQuery("SELECT key, hlc, node, tombstone, expires_at FROM kv WHERE bucket IN (" + placeholders(later.size())
               + ") ORDER BY bucket, key LIMIT ?")
           .execute(Tuple.wrap(params))
           .map(rows -> {
@@ -201,7 +201,7 @@ public final class RecordReader implements AutoCloseable {
   }
 
   private static Record versionOnly(Row row) {
-    return new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, 0);
+    return new Record(row.getString(0), null, version(row, 1), row.getLong(3) != 0, row.getLong(4));
   }
 
   /** A page of a bucket listing; {@code next} is null on the last one. */

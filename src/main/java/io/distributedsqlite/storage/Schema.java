@@ -23,6 +23,8 @@ final class Schema {
     st.execute("CREATE INDEX IF NOT EXISTS kv_bucket_key ON kv(bucket, key)");
     st.execute("DROP INDEX IF EXISTS kv_bucket");
     st.execute("CREATE INDEX IF NOT EXISTS kv_tombstones ON kv(hlc) WHERE tombstone = 1");
+    // The purge of expired records finds them by expiry (built once when an earlier file is opened).
+    st.execute("CREATE INDEX IF NOT EXISTS kv_expiry ON kv(expires_at) WHERE expires_at > 0");
     // hints: writes a replica did not acknowledge, replayed in version order when it is back.
     st.execute("CREATE TABLE IF NOT EXISTS hints ("
         + " id INTEGER PRIMARY KEY AUTOINCREMENT,"

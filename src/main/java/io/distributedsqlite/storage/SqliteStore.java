@@ -377,7 +377,37 @@ public final class SqliteStore implements AutoCloseable {
     return purged;
   }
 
-  /** The newest tombstone version (hlc) ever purged here; 0 when none was. */
+  /**
+   * Deletes up to {@code limit} records whose TTL ran out before {@code millis}, soonest expired
+   * first; returns the ones it removed. Their versions move {@link #purgedUpTo()} as a purged
+   * tombstone's does: a node cut off since before such a write holds an older version that
+   * repair must not bring back.
+   */
+  public List<Record> purgeExpiredBefore(long millis, int limit) throws SQLException {
+    ensureTransaction();
+    List<Record> purged = new java.util.ArrayList<>();
+    long newest = 0;
+    try (PreparedStatement select = conn.prepareStatement("SELECT key, hlc, node, expires_at FROM kv "
+        + "WHERE expires_at > 0 AND expires_at < ? AND tombstone = 0 ORDER BY expires_at LIMIT ?")) {
+      select.setLong(1, millis);
+      select.setInt(2, limit);
+      try (ResultSet rs = select.executeQuery()) {
+        while (rs.next()) {
+          purged.add(new Record(rs.getString(1), null, new Version(rs.getLong(2), rs.getInt(3)), false, rs.getLong(4)));
+          newest = Math.max(newest, rs.getLong(2));
+        }
+      }
+    }
+    for (Record r : purged) {
+      deleteIfVersion(r);
+    }
+    if (newest > purgedUpTo()) {
+      putMeta(META_PURGED_UP_TO, Long.toString(newest));
+    }
+    return purged;
+  }
+
+  /** The newest version (hlc) of a tombstone or expired record ever purged here; 0 when none was. */
   public long purgedUpTo() throws SQLException {
     String v = meta(META_PURGED_UP_TO);
     try {

@@ -56,6 +56,16 @@ public sealed interface StorageCommand {
     }
   }
 
+  /**
+   * Delete up to {@code limit} records whose TTL ran out before {@code expiredBeforeMillis}, soonest
+   * expired first; replies {"purged": n, "purged_up_to": newest hlc ever purged}.
+   */
+  record PurgeExpired(long expiredBeforeMillis, int limit) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
+
   /** Set a meta value of the node (in-touch time, stale flag, rebuilt flag). */
   record PutMeta(String name, String value) implements StorageCommand {
     public int size() {

@@ -67,7 +67,7 @@ class OriginalClientsTest {
         // ordinals stay numbers where they are ours
         JsonNode cluster = STRICT.readTree(http.get(base + "/cluster").body());
         assertTrue(cluster.get("nodes").get(i).get("id").isInt(), cluster::toString);
-        assertEquals(name, decode(http.post(base + "/admin/repair", ""), 200, NodeOnly.class).node_id());
+        assertEquals(name, decode(http.post(base + "/admin/repair?wait=1m", ""), 200, NodeOnly.class).node_id());
 
         String key = "client-" + n + "-" + i;
         WriteAnswer w = decode(http.set(base, key, "{\"via\":" + i + "}", "quorum"), 200, WriteAnswer.class);

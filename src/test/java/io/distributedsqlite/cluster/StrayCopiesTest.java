@@ -68,7 +68,7 @@ class StrayCopiesTest {
         String replicaBase = c.baseUrl(replica);
         assertTrue(Await.poll(Duration.ofSeconds(10), () -> http.local(replicaBase, key).status() == 200));
       }
-      Response repair = http.post(stray + "/admin/repair", "");
+      Response repair = http.post(stray + "/admin/repair?wait=1m", "");
       assertEquals(200, repair.status(), repair::toString);
       for (Object o : repair.json().getJsonArray("peers")) {
         io.vertx.core.json.JsonObject report = (io.vertx.core.json.JsonObject) o;

@@ -208,7 +208,7 @@ class StaleReplicaIT {
     cluster.awaitReady(1, Duration.ofSeconds(20));
     http.awaitAllUp(bases(), Duration.ofSeconds(20));
     assertEveryKeyReads(keys, "one");
-    JsonObject report = http.post(base(1) + "/admin/repair", "").json();
+    JsonObject report = http.post(base(1) + "/admin/repair?wait=1m", "").json();
     for (Object p : report.getJsonArray("peers")) {
       assertTrue(!((JsonObject) p).containsKey("error"), "the restarted node repairs with its peers: " + report);
     }

@@ -98,7 +98,7 @@ class EmptyReplicaRebuildTest {
       c.startNode(2);
       assertTrue(Await.poll(Duration.ofSeconds(30), () -> localVersions(c, 0, n).equals(localVersions(c, 2, n))),
           "the replica did not converge through anti-entropy");
-      JsonObject report = http.post(c.baseUrl(0) + "/admin/repair", "").json();
+      JsonObject report = http.post(c.baseUrl(0) + "/admin/repair?wait=1m", "").json();
       assertEquals(2, report.getJsonArray("peers").size(), "admin repair reports one round per peer: " + report);
       // The admin round just completed with both peers, so node 0's view has a time for each.
       JsonObject cluster = http.get(c.baseUrl(0) + "/cluster").json();

@@ -60,7 +60,8 @@ class ClientAuthTest {
       new String[] {"DELETE", "/delete?key=auth-existing", null},
       new String[] {"GET", "/get?key=auth-existing", null},
       new String[] {"GET", "/cluster", null},
-      new String[] {"POST", "/admin/repair", null});
+      new String[] {"POST", "/admin/repair", null},
+      new String[] {"GET", "/admin/repair", null});
 
   @Test
   void requestsWithoutATokenGet401WithABearerChallenge() {
@@ -130,7 +131,7 @@ class ClientAuthTest {
     assertEquals(200, got.status(), got::toString);
     assertTrue(got.body().contains("\"value\":[1,2],"), got::toString);
     assertEquals(200, http.call("GET", url("/cluster"), null, bearer(RW)).status());
-    Wire.Resp repair = http.call("POST", url("/admin/repair"), null, bearer(RW));
+    Wire.Resp repair = http.call("POST", url("/admin/repair?wait=1m"), null, bearer(RW));
     assertEquals(200, repair.status(), repair::toString);
     assertEquals(200, http.call("DELETE", url("/delete?key=auth-rw"), null, bearer(RW)).status());
     assertEquals(404, http.call("GET", url("/get?key=auth-rw"), null, bearer(RW)).status());
