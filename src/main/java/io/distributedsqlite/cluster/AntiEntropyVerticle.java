@@ -141,8 +141,12 @@ public final class AntiEntropyVerticle extends VerticleBase {
   }
 
   /**
-   * Ends the rebuild once every peer has completed a round with this node since it started, or
-   * is seen down (so a node that cannot reach every peer does not wait for ever).
+   * Ends the rebuild once every peer has completed a round with this node since it started or is
+   * seen down (so a node that cannot reach every peer does not wait for ever), and every token
+   * range this node replicates had at least one other replica among those that completed a round.
+   * Without that second condition an empty node whose peers were all unreachable at start-up
+   * (a whole cluster restarting, a partition) would call itself rebuilt with nothing and answer
+   * 404 for keys its peers hold.
    */
   private void checkRebuilt() {
     if (!rebuilding()) {
@@ -159,6 +163,17 @@ public final class AntiEntropyVerticle extends VerticleBase {
       }
       (repairedSinceStart[p] ? repairedWith : down).add(p);
     }
+    java.util.SortedSet<Integer> awaited = uncoveredPeers();
+    if (!awaited.isEmpty()) {
+      String reason = NodeHealth.REBUILDING_REASON + "; waiting for peers " + awaited
+          + ": for some of its ranges no other replica has completed a repair round with it yet";
+      if (!reason.equals(health.reason())) {
+        log.warn("still rebuilding: peers {} are seen down and no other replica of some of this node's ranges "
+            + "has completed a repair round with it (completed: {})", awaited, repairedWith);
+        health.standing(Standing.REBUILDING, reason);
+      }
+      return;
+    }
     long now = config.wallMillis();
     if (!health.finishRebuild()) {
       return;
@@ -166,6 +181,42 @@ public final class AntiEntropyVerticle extends VerticleBase {
     log.info("rebuilt: the start-up repair round completed with peers {} (down: {}); answering reads", repairedWith, down);
     vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.PutMeta(SqliteStore.META_REBUILT, Long.toString(now)))
         .onFailure(t -> log.warn("could not record the rebuild: {}", t.getMessage()));
+  }
+
+  /**
+   * The other replicas of those ranges of this node that no replica has rebuilt it from yet:
+   * empty once every range this node replicates has another replica that completed a round
+   * with it (a range without other replicas, at RF 1, has nothing to rebuild from).
+   */
+  private java.util.SortedSet<Integer> uncoveredPeers() {
+    java.util.SortedSet<Integer> awaited = new java.util.TreeSet<>();
+    for (int[] replicas : ring.rangeReplicas()) {
+      boolean mine = false;
+      boolean covered = true;
+      for (int r : replicas) {
+        mine |= r == config.nodeId();
+      }
+      if (!mine) {
+        continue;
+      }
+      for (int r : replicas) {
+        if (r != config.nodeId()) {
+          covered = false;
+          if (repairedSinceStart[r]) {
+            covered = true;
+            break;
+          }
+        }
+      }
+      if (!covered) {
+        for (int r : replicas) {
+          if (r != config.nodeId()) {
+            awaited.add(r);
+          }
+        }
+      }
+    }
+    return awaited;
   }
 
   /**

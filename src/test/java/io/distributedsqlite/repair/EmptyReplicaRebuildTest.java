@@ -109,6 +109,43 @@ class EmptyReplicaRebuildTest {
     }
   }
 
+  /**
+   * An empty node whose peers are all down cannot know what it should hold: it stays rebuilding
+   * (not ready, answering no read from itself) until a replica of its ranges has repaired with
+   * it, instead of calling itself rebuilt with nothing and answering 404 for keys its peers hold.
+   */
+  @Test
+  void wipedNodeWhosePeersAreAllDownStaysRebuildingUntilOneComesBack() throws Exception {
+    try (TestCluster c = TestCluster.start(3, 3, dir)) {
+      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      int n = 50;
+      parallel(n, i -> ok(http.set(c.baseUrl(i % 3), key(i), "{\"i\":" + i + "}", "all")));
+      c.stopNode(1);
+      c.stopNode(2);
+      c.stopNode(0);
+      try (Stream<Path> files = Files.walk(c.dataDir(0))) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+      c.startNode(0);
+      // Both peers are seen down within a few probe timeouts; the node must still not be rebuilt.
+      Await.until("node 0 names the peers it waits for", Duration.ofSeconds(20),
+          () -> http.get(c.baseUrl(0) + "/ready").body().contains("waiting for peers [1, 2]"));
+      Await.elapse(Duration.ofSeconds(2));
+      ClusterHttp.Response ready = http.get(c.baseUrl(0) + "/ready");
+      assertEquals(503, ready.status(), "an empty node with every peer down is not ready: " + ready);
+      ClusterHttp.Response read = http.read(c.baseUrl(0), key(7), "one");
+      assertTrue(read.status() != 404 && read.status() != 200, "no answer from an empty database: " + read);
+
+      c.startNode(1);
+      c.awaitReady(0, Duration.ofSeconds(30));
+      for (int i = 0; i < n; i++) {
+        ClusterHttp.Response local = http.local(c.baseUrl(0), key(i));
+        assertEquals(200, local.status(), "rebuilt from node 1 alone: " + local);
+      }
+      assertEquals(200, http.read(c.baseUrl(0), key(7), "one").status());
+    }
+  }
+
   interface Op {
     void run(int i) throws Exception;
   }
