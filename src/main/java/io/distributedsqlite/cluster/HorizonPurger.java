@@ -11,6 +11,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,12 +21,12 @@ import org.slf4j.LoggerFactory;
  * reads as absent at once, but its row stays until then). Runs 5 s after start-up and then every
  * tenth of the grace (1 s .. 10 min), so a record is gone soon after its grace ran out. The purge
  * runs on the storage worker, whose listeners keep the record cache and the digest index right.
- * Expired records go in batches of {@value #EXPIRED_BATCH}, paced to REPAIR_RATE rows per second
- * like repair, so a mass expiry never holds the write path for long. Each purge moves the node's
+ * Both go in batches of {@value #BATCH} rows, paced to REPAIR_RATE rows per second like repair,
+ * so a mass delete or expiry never holds the write path for long. Each purge moves the node's
  * {@code purged_up_to} (the newest purged version, which the stale-replica check compares).
  */
 public final class HorizonPurger extends VerticleBase {
-  static final int EXPIRED_BATCH = 1000;
+  static final int BATCH = 1000;
   private static final Logger log = LoggerFactory.getLogger(HorizonPurger.class);
 
   private final NodeConfig config;
@@ -59,39 +60,35 @@ public final class HorizonPurger extends VerticleBase {
     }
     running = true;
     PurgeHorizon horizon = PurgeHorizon.at(config);
-    purgeTombstones(horizon)
-        .compose(v -> purgeExpired(horizon, 0))
+    inBatches(() -> new StorageCommand.PurgeTombstones(horizon.tombstonesBeforeHlc(), BATCH), tombstonesPurged, 0)
+        .onSuccess(n -> logPurged(n, "tombstones older than TOMBSTONE_GRACE ({})"))
+        .compose(v -> inBatches(() -> new StorageCommand.PurgeExpired(horizon.expiredBeforeMillis(), BATCH), expiredPurged, 0))
+        .onSuccess(n -> logPurged(n, "records whose TTL ran out more than TOMBSTONE_GRACE ({}) ago"))
         .onFailure(t -> log.warn("purge failed: {}", t.getMessage()))
         .onComplete(ar -> running = false);
   }
 
-  private Future<Void> purgeTombstones(PurgeHorizon horizon) {
-    return vertx.eventBus().<JsonObject>request(StorageVerticle.ADDRESS, new StorageCommand.PurgeTombstones(horizon.tombstonesBeforeHlc()))
-        .map(m -> {
+  /**
+   * Sends the purge command again, paced, while a batch comes back full; completes with the
+   * total purged. Each batch is one short transaction on the storage worker, so client writes
+   * queue behind one batch at most, however many rows are due.
+   */
+  private Future<Long> inBatches(Supplier<StorageCommand> command, Counter counter, long total) {
+    return vertx.eventBus().<JsonObject>request(StorageVerticle.ADDRESS, command.get())
+        .compose(m -> {
           int purged = purged(m.body());
-          tombstonesPurged.increment(purged);
-          if (purged > 0) {
-            log.info("purged {} tombstones older than TOMBSTONE_GRACE ({})", purged, config.tombstoneGrace());
+          counter.increment(purged);
+          if (purged == BATCH) {
+            return pace(purged).compose(v -> inBatches(command, counter, total + purged));
           }
-          return null;
+          return Future.succeededFuture(total + purged);
         });
   }
 
-  /** One batch after the other until a batch comes back short; logs the total once. */
-  private Future<Void> purgeExpired(PurgeHorizon horizon, long total) {
-    return vertx.eventBus().<JsonObject>request(StorageVerticle.ADDRESS,
-            new StorageCommand.PurgeExpired(horizon.expiredBeforeMillis(), EXPIRED_BATCH))
-        .compose(m -> {
-          int purged = purged(m.body());
-          expiredPurged.increment(purged);
-          if (purged == EXPIRED_BATCH) {
-            return pace(purged).compose(v -> purgeExpired(horizon, total + purged));
-          }
-          if (total + purged > 0) {
-            log.info("purged {} records whose TTL ran out more than TOMBSTONE_GRACE ({}) ago", total + purged, config.tombstoneGrace());
-          }
-          return Future.succeededFuture();
-        });
+  private void logPurged(long n, String what) {
+    if (n > 0) {
+      log.info("purged {} " + what, n, config.tombstoneGrace());
+    }
   }
 
   private int purged(JsonObject answer) {

@@ -54,7 +54,7 @@ final class CommandExecutor {
       return new CommandResult.Counted(1);
     }
     if (cmd instanceof StorageCommand.PurgeTombstones p) {
-      List<Record> purged = store.purgeTombstonesBefore(p.beforeHlc());
+      List<Record> purged = store.purgeTombstonesBefore(p.beforeHlc(), p.limit());
       for (Record r : purged) {
         changes.add(new Change(r, null));
       }

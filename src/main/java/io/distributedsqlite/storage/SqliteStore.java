@@ -34,7 +34,6 @@ public final class SqliteStore implements AutoCloseable {
   private PreparedStatement deleteHint;
   private PreparedStatement saveHighWater;
   private PreparedStatement putMeta;
-  private PreparedStatement purgeTombstones;
   private PreparedStatement dropOldHints;
   private PreparedStatement selectTombstones;
   private PreparedStatement begin;
@@ -80,8 +79,7 @@ public final class SqliteStore implements AutoCloseable {
         "INSERT INTO meta(name, value) VALUES ('clock', ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)");
     putMeta = conn.prepareStatement(
         "INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value");
-    purgeTombstones = conn.prepareStatement("DELETE FROM kv WHERE tombstone = 1 AND hlc < ?");
-    selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ?");
+    selectTombstones = conn.prepareStatement("SELECT key, hlc, node FROM kv WHERE tombstone = 1 AND hlc < ? ORDER BY hlc LIMIT ?");
     dropOldHints = conn.prepareStatement("DELETE FROM hints WHERE peer = ? AND created_at < ?");
     begin = conn.prepareStatement("BEGIN IMMEDIATE");
     commit = conn.prepareStatement("COMMIT");
@@ -98,7 +96,7 @@ public final class SqliteStore implements AutoCloseable {
    */
   public void recover() {
     for (PreparedStatement ps : new PreparedStatement[] {selectVersion, insertNew, update, insertHint, deleteHint,
-        saveHighWater, putMeta, purgeTombstones, dropOldHints, selectTombstones, begin, commit, savepoint, release,
+        saveHighWater, putMeta, dropOldHints, selectTombstones, begin, commit, savepoint, release,
         rollbackToSavepoint, compact, deleteIfVersion}) {
       try {
         ps.close();
@@ -354,23 +352,26 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   /**
-   * Deletes tombstones whose version is older than {@code hlc}; returns the ones it removed. The
-   * newest version ever purged is kept ({@link #purgedUpTo()}): a node that was cut off since
-   * before it missed a delete that is gone for good.
+   * Deletes up to {@code limit} tombstones whose version is older than {@code hlc}, oldest first
+   * (through the {@code kv_tombstones} index); returns the ones it removed. The newest version
+   * ever purged is kept ({@link #purgedUpTo()}): a node that was cut off since before it missed a
+   * delete that is gone for good.
    */
-  public List<Record> purgeTombstonesBefore(long hlc) throws SQLException {
+  public List<Record> purgeTombstonesBefore(long hlc, int limit) throws SQLException {
     ensureTransaction();
     List<Record> purged = new java.util.ArrayList<>();
     long newest = 0;
     selectTombstones.setLong(1, hlc);
+    selectTombstones.setInt(2, limit);
     try (ResultSet rs = selectTombstones.executeQuery()) {
       while (rs.next()) {
         purged.add(Record.tombstone(rs.getString(1), new Version(rs.getLong(2), rs.getInt(3))));
         newest = Math.max(newest, rs.getLong(2));
       }
     }
-    purgeTombstones.setLong(1, hlc);
-    purgeTombstones.executeUpdate();
+    for (Record r : purged) {
+      deleteIfVersion(r);
+    }
     if (newest > purgedUpTo()) {
       putMeta(META_PURGED_UP_TO, Long.toString(newest));
     }

@@ -49,8 +49,11 @@ public sealed interface StorageCommand {
     }
   }
 
-  /** Delete tombstones whose version is older than the grace period; replies {"purged": n, "purged_up_to": newest hlc ever purged}. */
-  record PurgeTombstones(long beforeHlc) implements StorageCommand {
+  /**
+   * Delete up to {@code limit} tombstones whose version is older than {@code beforeHlc}, oldest
+   * first; replies {"purged": n, "purged_up_to": newest hlc ever purged}.
+   */
+  record PurgeTombstones(long beforeHlc, int limit) implements StorageCommand {
     public int size() {
       return 1;
     }

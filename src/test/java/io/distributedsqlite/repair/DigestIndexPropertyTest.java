@@ -107,7 +107,7 @@ class DigestIndexPropertyTest {
         sent.add(vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(batch)));
         if (i % 700 == 699) {
           sent.add(vertx.eventBus().request(StorageVerticle.ADDRESS,
-              new StorageCommand.PurgeTombstones(Version.of(base + 2_000, 0, 0).hlc())));
+              new StorageCommand.PurgeTombstones(Version.of(base + 2_000, 0, 0).hlc(), 1000)));
         }
       }
       return Future.all(sent).compose(all -> vertx.undeploy(id));

@@ -42,6 +42,33 @@ class SqliteStoreWritePathTest {
   }
 
   @Test
+  void tombstonesArePurgedOldestFirstInBatchesAndOnlyBeforeTheHorizon() throws Exception {
+    long base = 1_700_000_000_000L;
+    for (int i = 0; i < 5; i++) {
+      store.apply(Record.tombstone("gone-" + i, Version.of(base + i, 0, 0)));
+    }
+    store.apply(Record.tombstone("recent", Version.of(base + 100, 0, 0)));
+    store.apply(Record.write("live", "1", Version.of(base, 0, 0), 0));
+    store.commit();
+    long horizon = Version.of(base + 50, 0, 0).hlc();
+
+    var first = store.purgeTombstonesBefore(horizon, 2);
+    store.commit();
+    assertEquals(java.util.List.of("gone-0", "gone-1"), first.stream().map(Record::key).toList());
+    assertEquals(Version.of(base + 1, 0, 0).hlc(), store.purgedUpTo());
+    assertEquals(3, store.purgeTombstonesBefore(horizon, 4).size(), "the rest, in one batch that comes back short");
+    store.commit();
+    assertEquals(0, store.purgeTombstonesBefore(horizon, 4).size());
+    store.commit();
+    assertEquals(Version.of(base + 4, 0, 0).hlc(), store.purgedUpTo());
+    assertTrue(store.current("recent").tombstone(), "a tombstone inside the grace stays");
+    assertEquals("1", store.current("live").value(), "live records are never purged");
+    for (int i = 0; i < 5; i++) {
+      assertNull(store.current("gone-" + i));
+    }
+  }
+
+  @Test
   void sameKeyTwiceInOneBatchKeepsTheNewer() throws Exception {
     assertNull(store.apply(Record.write("k", "\"a\"", V1, 0)));
     Record replaced = store.apply(Record.write("k", "\"b\"", V3, 0));
