@@ -206,8 +206,12 @@ class DsqlTest {
   @Test
   void anUnmetLevelExitsWithFour(@TempDir Path tmp) {
     try (TestCluster two = TestCluster.start(2, 2, tmp, Map.of("PEER_TIMEOUT", "5s"))) {
-      two.stopNode(1);
       Map<String, String> env = Map.of("DSQL_URL", two.baseUrl(0));
+      // A node coordinates writes once it measured its clock against a majority (here: both
+      // nodes); one write met at w=all first makes sure node 0 did before node 1 goes away.
+      Run first = dsql("", env, "set", "warm", "1", "-w", "all");
+      assertEquals(0, first.code(), first.toString());
+      two.stopNode(1);
       Run write = dsql("", env, "set", "k", "1", "-w", "all");
       assertEquals(Dsql.NOT_MET, write.code(), write.toString());
       assertTrue(write.err().contains("unavailable"), write.err());

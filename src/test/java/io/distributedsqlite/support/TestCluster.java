@@ -48,6 +48,7 @@ public final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       c.awaitReady(i, java.time.Duration.ofSeconds(30));
     }
+    c.awaitClocksMeasured();
     return c;
   }
 
@@ -67,12 +68,27 @@ public final class TestCluster implements AutoCloseable {
     for (int i = 0; i < size; i++) {
       c.awaitReady(i, java.time.Duration.ofSeconds(30));
     }
+    c.awaitClocksMeasured();
     return c;
   }
 
   /** NODE_ID of node {@code i} as configured. */
   public String nodeName(int i) {
     return namePrefix == null ? Integer.toString(i) : namePrefix + "-" + i;
+  }
+
+  /**
+   * Waits until every node has measured its clock offset against a majority, so that it
+   * coordinates writes: a node is ready before that, and a test that stops a peer right after
+   * start-up would otherwise meet 503 clock_offset instead of the behaviour it tests.
+   */
+  private void awaitClocksMeasured() {
+    for (int i = 0; i < size; i++) {
+      Node n = nodes[i];
+      if (!Await.poll(java.time.Duration.ofSeconds(30), () -> n.services().offsets().refusal() == null)) {
+        throw new IllegalStateException("node " + i + " coordinates no writes: " + n.services().offsets().refusal());
+      }
+    }
   }
 
   /** Waits until node {@code i} reports ready (e.g. done rebuilding); fails with its reason otherwise. */
