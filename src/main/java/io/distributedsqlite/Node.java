@@ -2,6 +2,8 @@ package io.distributedsqlite;
 
 import io.distributedsqlite.cluster.AntiEntropyVerticle;
 import io.distributedsqlite.cluster.ClockOffsets;
+import io.distributedsqlite.cluster.CurrentView;
+import io.distributedsqlite.cluster.MembershipView;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.HorizonPurger;
 import io.distributedsqlite.cluster.InTouchRule;
@@ -48,6 +50,7 @@ public final class Node {
   private final NodeHealth health = new NodeHealth();
   private final List<String> deployments = new ArrayList<>();
   private RecordReader reader;
+  private CurrentView currentView;
   private NodeServices services;
   private AutoCloseable processMetrics;
   private int actualPort;
@@ -114,6 +117,7 @@ public final class Node {
         progress.record();
       });
       decideStanding(store);
+      currentView = new CurrentView(loadView(store));
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
       return new Opened(store, clock);
     }).compose(opened -> {
@@ -124,10 +128,10 @@ public final class Node {
           }, registry, health::storageFailing);
       ClockOffsets offsets = new ClockOffsets(config.nodeId(), config.clusterSize(), config.maxClockOffset().toMillis(),
           opened.clock(), health::clockProblem);
-      services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets);
+      services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets, currentView);
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets), new DeploymentOptions()))
-          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets, currentView), new DeploymentOptions()))
+          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health, currentView), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deploy(new HorizonPurger(config, health, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
@@ -166,6 +170,46 @@ public final class Node {
       log.warn("last in touch with the cluster {} ago, longer than TOMBSTONE_GRACE={}: asking the peers whether it is stale",
           java.time.Duration.ofMillis(now - inTouch.until()), config.tombstoneGrace());
     }
+  }
+
+  /**
+   * The membership view to run with (README, "Membership"). A new database stores the view the
+   * configuration forms. A stored view that agrees with the configuration is kept (its epoch and
+   * states), with the configured addresses. One that contradicts it (another RF, other members) is
+   * left stored and reported: the node runs with the configuration's view, because the ring and
+   * the peers' addresses come from it, but is not ready, and the probes keep it apart from peers
+   * whose view differs. The membership verticle stores the configured view once a majority of the
+   * cluster runs with it (every node was restarted with the new settings on purpose).
+   */
+  private MembershipView loadView(SqliteStore store) throws java.sql.SQLException {
+    MembershipView configured = MembershipView.initial(config);
+    String stored = store.meta(SqliteStore.META_VIEW);
+    if (stored == null) {
+      store.putMeta(SqliteStore.META_VIEW, configured.toJson().encode());
+      store.commit();
+      return configured;
+    }
+    String problem;
+    try {
+      MembershipView persisted = MembershipView.fromJson(stored);
+      problem = persisted.contradiction(configured);
+      if (problem == null) {
+        MembershipView running = persisted.withAddressesOf(configured);
+        if (!running.equals(persisted)) {
+          store.putMeta(SqliteStore.META_VIEW, running.toJson().encode());
+          store.commit();
+        }
+        return running;
+      }
+    } catch (IllegalArgumentException e) {
+      problem = "the membership view stored in node.db is " + e.getMessage();
+    }
+    problem += "; running with the configuration's view, not ready, and not coordinating with peers whose view differs, "
+        + "until a majority of the cluster runs with the same settings (then it is stored) or this node is restarted "
+        + "with the settings it had";
+    health.viewProblem(problem);
+    log.error(problem);
+    return configured;
   }
 
   private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {

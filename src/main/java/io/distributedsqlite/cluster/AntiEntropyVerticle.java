@@ -51,6 +51,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(AntiEntropyVerticle.class);
 
   private final NodeConfig config;
+  /** The view sent with every request to a peer. */
+  private final CurrentView currentView;
   private final Ring ring;
   private final DigestIndex digests;
   private final RecordReader reader;
@@ -74,8 +76,9 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private record Running(PeerRepairRound round, Future<RepairReport> report) {}
 
   public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
-      MeterRegistry registry, NodeHealth health) {
+      MeterRegistry registry, NodeHealth health, CurrentView currentView) {
     this.config = config;
+    this.currentView = currentView;
     this.ring = ring;
     this.digests = digests;
     this.reader = reader;
@@ -87,7 +90,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = new PeerClient(vertx, config);
+    client = new PeerClient(vertx, config, currentView);
     meters = RepairMeters.register(registry);
     failures = Counter.builder("dsqlite_repair_failures").description("Anti-entropy rounds with a peer that failed").register(registry);
     duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);

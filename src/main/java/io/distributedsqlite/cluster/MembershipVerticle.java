@@ -61,6 +61,14 @@ public final class MembershipVerticle extends VerticleBase {
   private final boolean[] probing;
   private final AtomicLongArray pendingHints;
   private final NodeHealth health;
+  /** The view this node runs with; every probe carries its identity and compares the peer's. */
+  private final CurrentView currentView;
+  /** Per peer: why its view disagrees with this node's (it is then down), or null. */
+  private final String[] disagreement;
+  /** Per peer: its last answer carried the same view as this node's. */
+  private final boolean[] agrees;
+  /** Per peer: its last answer carried a newer epoch (this node is behind). */
+  private final boolean[] newer;
   private long inTouchPersistedAt;
   private long startedAt;
   private boolean statusRoundRunning;
@@ -70,8 +78,9 @@ public final class MembershipVerticle extends VerticleBase {
   private DistributionSummary batchBytes;
 
   public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health,
-      ClockOffsets offsets) {
+      ClockOffsets offsets, CurrentView currentView) {
     this.config = config;
+    this.currentView = currentView;
     this.health = health;
     this.offsets = offsets;
     this.ring = ring;
@@ -84,11 +93,14 @@ public final class MembershipVerticle extends VerticleBase {
     this.replaying = new boolean[n];
     this.probing = new boolean[n];
     this.pendingHints = new AtomicLongArray(n);
+    this.disagreement = new String[n];
+    this.agrees = new boolean[n];
+    this.newer = new boolean[n];
   }
 
   @Override
   public Future<?> start() {
-    client = new PeerClient(vertx, config);
+    client = new PeerClient(vertx, config, currentView);
     replayed = Counter.builder("dsqlite_hints_replayed").description("Hints delivered to their replica").register(registry);
     refused = Counter.builder("dsqlite_hints_refused").description("Hints their replica refused on their own (too large or invalid there); dropped")
         .register(registry);
@@ -110,7 +122,11 @@ public final class MembershipVerticle extends VerticleBase {
     Gauge.builder("dsqlite_clock_refusing_writes", offsets, o -> o.refusal() == null ? 0 : 1)
         .description("1 while this node refuses to coordinate writes because of its clock (offset, unmeasured, or behind its high-water mark)")
         .register(registry);
+    Gauge.builder("dsqlite_peers_disagreeing", this, m -> m.disagreeingPeers())
+        .description("Peers whose membership view (epoch, RF, members) differs from this node's; not coordinated with")
+        .register(registry);
     lastSeen[config.nodeId()] = config.wallMillis();
+    adoptConfiguredViewIfAgreed();
     startedAt = config.wallMillis();
     // Re-checks the clock against its high-water mark (a one-node cluster has no probes).
     vertx.setPeriodic(1000, id -> offsets.evaluate());
@@ -144,13 +160,17 @@ public final class MembershipVerticle extends VerticleBase {
       client.ping(id, timeout, sentWall).onComplete(ar -> {
         probing[id] = false;
         if (ar.succeeded()) {
-          if (ar.result() != null) {
+          if (ar.result().clock() != null) {
             // The peer read its clock somewhere in the round trip: assume the middle, +/- half of it.
+            // (A clock measurement holds whatever the peer's view.)
             double rtt = (System.nanoTime() - sentNanos) / 1e6;
-            offsets.record(id, ar.result() - (sentWall + rtt / 2), rtt);
+            offsets.record(id, ar.result().clock() - (sentWall + rtt / 2), rtt);
             offsets.evaluate();
           }
           misses[id] = 0;
+          if (!viewAgrees(id, ar.result().view())) {
+            return;
+          }
           lastSeen[id] = config.wallMillis();
           if (!view.isUp(id)) {
             publish(new PeerStatus(id, true, null));
@@ -158,6 +178,9 @@ public final class MembershipVerticle extends VerticleBase {
         } else {
           // Why a peer is down, as /cluster shows it: its latest failed probe (a stale peer says so).
           PeerStatus down = new PeerStatus(id, false, String.valueOf(ar.cause().getMessage()));
+          disagreement[id] = null;
+          agrees[id] = false;
+          newer[id] = false;
           if (++misses[id] >= config.probeFailures() && view.isUp(id)) {
             publish(down);
           } else if (!view.isUp(id)) {
@@ -167,6 +190,64 @@ public final class MembershipVerticle extends VerticleBase {
       });
     }
     keepStanding();
+  }
+
+  /**
+   * Compares the view a peer's probe answer carried with this node's: a peer whose view differs
+   * (another RF, other members at the same epoch, an older or a newer epoch) is down with the
+   * difference as its reason, logged at WARN and published once per change. A peer that sent no
+   * view (a node from before views) is taken as it is. Returns whether the peer may count as up.
+   */
+  private boolean viewAgrees(int id, ViewIdentity peerView) {
+    ViewIdentity mine = currentView.identity();
+    String why = peerView == null ? null : mine.disagreement(peerView);
+    agrees[id] = peerView != null && why == null;
+    newer[id] = peerView != null && mine.compare(peerView) == ViewIdentity.Agreement.PEER_NEWER;
+    if (why == null) {
+      if (disagreement[id] != null) {
+        log.info("peer {} ({}) now has the same membership view as this node", id, config.peers().get(id).address());
+        disagreement[id] = null;
+      }
+      adoptConfiguredViewIfAgreed();
+      return true;
+    }
+    if (!why.equals(disagreement[id])) {
+      disagreement[id] = why;
+      log.warn("not coordinating with peer {} ({}): {}", id, config.peers().get(id).address(), why);
+      publish(new PeerStatus(id, false, why));
+    }
+    return false;
+  }
+
+  private int disagreeingPeers() {
+    int n = 0;
+    for (String d : disagreement) {
+      n += d == null ? 0 : 1;
+    }
+    return n;
+  }
+
+  /**
+   * While the view stored in the database contradicts the configuration, the node runs with the
+   * configuration's view but is not ready. Once a majority of the cluster (itself included)
+   * answers the probes with that same view, the change was made on purpose on every node: the
+   * configured view is stored and the node is ready again.
+   */
+  private void adoptConfiguredViewIfAgreed() {
+    if (health.viewProblem() == null) {
+      return;
+    }
+    int same = 1;
+    for (boolean a : agrees) {
+      same += a ? 1 : 0;
+    }
+    if (same >= config.clusterSize() / 2 + 1) {
+      log.info("{} of {} nodes run with the configured membership view (epoch {}, RF={}, {} members): storing it",
+          same, config.clusterSize(), currentView.view().epoch(), currentView.view().replicationFactor(),
+          currentView.view().members().size());
+      putMeta(SqliteStore.META_VIEW, currentView.view().toJson().encode());
+      health.viewProblem(null);
+    }
   }
 
   /** Records being in touch, starts a check when cut off too long, or runs the check. */
@@ -425,6 +506,21 @@ public final class MembershipVerticle extends VerticleBase {
     return e == null ? Double.NaN : (error ? e.errorMillis() : e.offsetMillis()) / 1000.0;
   }
 
+  /**
+   * The view this node runs with; {@code behind}: some peer has a newer epoch (this node does not
+   * coordinate with it); {@code problem}: the stored view contradicts the configuration.
+   */
+  private JsonObject viewInfo() {
+    boolean behind = false;
+    for (boolean b : newer) {
+      behind |= b;
+    }
+    return currentView.view().toJson()
+        .put("behind", behind)
+        .put("disagreeing_peers", disagreeingPeers())
+        .put("problem", health.viewProblem());
+  }
+
   private Future<JsonObject> info() {
     return reader.hintCounts().map(counts -> {
       double[] share = ring.ownership();
@@ -457,6 +553,7 @@ public final class MembershipVerticle extends VerticleBase {
               .put("max_offset_ms", offsets.maxOffsetMillis())
               .put("coordinating_writes", offsets.refusal() == null)
               .put("problem", offsets.refusal()))
+          .put("view", viewInfo())
           .put("nodes", nodes);
     });
   }

@@ -39,6 +39,20 @@ public final class NodeHealth {
   private volatile long purgedUpToMillis;
   private final java.util.concurrent.atomic.AtomicReference<String> clockProblem = new java.util.concurrent.atomic.AtomicReference<>();
 
+  private final java.util.concurrent.atomic.AtomicReference<String> viewProblem = new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * Why the membership view stored in the database contradicts the configuration (README,
+   * "Membership"), or null; the node is not ready while it is set.
+   */
+  public void viewProblem(String problem) {
+    viewProblem.set(problem);
+  }
+
+  public String viewProblem() {
+    return viewProblem.get();
+  }
+
   /** Why this node's clock is unfit to stamp writes (too far off the cluster, or behind its high-water mark), or null. */
   public void clockProblem(String problem) {
     clockProblem.set(problem);
@@ -140,7 +154,8 @@ public final class NodeHealth {
   }
 
   public boolean ready() {
-    return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL && clockProblem.get() == null;
+    return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL && clockProblem.get() == null
+        && viewProblem.get() == null;
   }
 
   public String reason() {
@@ -152,6 +167,10 @@ public final class NodeHealth {
     }
     if (standing != Standing.NORMAL) {
       return standingReason;
+    }
+    String view = viewProblem.get();
+    if (view != null) {
+      return "membership: " + view;
     }
     String clock = clockProblem.get();
     if (clock != null) {

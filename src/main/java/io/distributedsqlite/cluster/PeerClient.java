@@ -19,16 +19,19 @@ import java.util.List;
 
 /**
  * Talks to other nodes' {@code /internal/*} endpoints over kept-alive HTTP connections, with the
- * cluster token and a timeout on every request. One per verticle instance (WebClient pools are
+ * cluster token, this node's membership view identity and a timeout on every request. One per verticle instance (WebClient pools are
  * per event loop anyway).
  */
 public final class PeerClient {
   private final WebClient client;
   private final NodeConfig config;
   private final long timeoutMs;
+  private final CurrentView view;
 
-  public PeerClient(Vertx vertx, NodeConfig config) {
+  /** {@code view}: whose identity every request carries in {@link ViewIdentity#HEADER}. */
+  public PeerClient(Vertx vertx, NodeConfig config, CurrentView view) {
     this.config = config;
+    this.view = view;
     this.timeoutMs = config.peerTimeout().toMillis();
     WebClientOptions options = new WebClientOptions()
         .setKeepAlive(true)
@@ -52,6 +55,8 @@ public final class PeerClient {
     Peer p = config.peers().get(peer);
     HttpRequest<Buffer> req = client.request(method, p.port(), p.host(), uri).timeout(timeoutMs);
     config.clusterToken().ifPresent(t -> req.putHeader("X-Cluster-Token", t));
+    // The peer refuses (409 view_mismatch) a request from a node whose view differs from its own.
+    req.putHeader(ViewIdentity.HEADER, view.identity().header());
     return req;
   }
 
@@ -140,24 +145,34 @@ public final class PeerClient {
   }
 
   /**
-   * The failure detector's probe, carrying this node's wall clock ({@code clock}); succeeds on a
-   * 200 with the peer's wall clock when it sent one (epoch ms), else null. Any other status is a
-   * failed probe.
+   * The failure detector's probe, carrying this node's wall clock ({@code clock}) and view
+   * identity (the header); succeeds on a 200 with the peer's wall clock and view identity as far as
+   * it sent them (a node from before views sends none). Any other status is a failed probe.
    */
-  public Future<Long> ping(int peer, long timeout, long wallMillis) {
+  public Future<PingAnswer> ping(int peer, long timeout, long wallMillis) {
     return request(io.vertx.core.http.HttpMethod.GET, peer, "/internal/ping?clock=" + wallMillis).timeout(timeout).send()
         .compose(res -> {
           if (res.statusCode() != 200) {
             return Future.failedFuture("ping answered " + res.statusCode() + errorCode(res.bodyAsString()));
           }
+          io.vertx.core.json.JsonObject body;
           try {
-            Object clock = res.bodyAsJsonObject().getValue("clock");
-            return Future.succeededFuture(clock instanceof Number n ? n.longValue() : null);
+            body = res.bodyAsJsonObject();
           } catch (RuntimeException e) {
-            return Future.succeededFuture(null);
+            body = null;
           }
+          if (body == null) {
+            return Future.succeededFuture(new PingAnswer(null, null));
+          }
+          Object clock = body.getValue("clock");
+          Object view = body.getValue("view");
+          return Future.succeededFuture(new PingAnswer(clock instanceof Number n ? n.longValue() : null,
+              view instanceof io.vertx.core.json.JsonObject v ? ViewIdentity.fromJson(v) : null));
         });
   }
+
+  /** What a probe learnt: the peer's wall clock (epoch ms) and view identity, each null when not sent. */
+  public record PingAnswer(Long clock, ViewIdentity view) {}
 
   /**
    * A bulk request answered with a {@link RecordPage} (or a plain array of records, which is a

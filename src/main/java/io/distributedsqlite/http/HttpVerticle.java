@@ -48,7 +48,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route().handler(gate::handle);
     // The coordinators live on this instance's event loop, beside the requests they serve, and
     // share its one view of which peers are up.
-    peers = new PeerClient(vertx, services.config());
+    peers = new PeerClient(vertx, services.config(), services.view());
     PeerView view = PeerView.follow(vertx, services.config().clusterSize());
     WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, view,
         services.registry());
@@ -58,8 +58,10 @@ public final class HttpVerticle extends VerticleBase {
         view, () -> !services.health().answersReads(), services.registry());
     WriteAnswer writeAnswer = new WriteAnswer(services.config().nodeName());
     new ClientRoutes(services.config(), writes, reads, writeAnswer).mount(router);
-    // Peer traffic: authenticated first, then routed by who asks.
+    // Peer traffic: authenticated first, refused when the sender's membership view differs, then
+    // routed by who asks.
     new PeerAuthentication(services.config()).mount(router);
+    new ViewCheck(services.view()).mount(router);
     LocalApply local = new LocalApply(vertx, services.config().nodeName());
     OwnRecords own = new OwnRecords(services);
     new MembershipRoutes(services).mount(router);

@@ -26,10 +26,12 @@ final class MembershipRoutes {
 
   /**
    * The failure detector's probe. The answer carries this node's wall clock ({@code "clock"},
-   * epoch milliseconds) so the prober can estimate the offset between the two clocks.
+   * epoch milliseconds) so the prober can estimate the offset between the two clocks, and this
+   * node's membership view identity ({@code "view"}) so the prober can compare it with its own.
    */
   private void ping(RoutingContext ctx) {
-    Responses.json(ctx, 200, "{" + nodeIdField + ",\"clock\":" + services.config().wallMillis() + "}");
+    Responses.json(ctx, 200, "{" + nodeIdField + ",\"clock\":" + services.config().wallMillis()
+        + ",\"view\":" + services.view().identity().toJson().encode() + "}");
   }
 
   /**

@@ -3,6 +3,7 @@ package io.distributedsqlite.http;
 import io.distributedsqlite.cluster.NodeHealth;
 
 import io.distributedsqlite.cluster.ClockOffsets;
+import io.distributedsqlite.cluster.CurrentView;
 import io.distributedsqlite.cluster.DigestIndex;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.config.NodeConfig;
@@ -14,6 +15,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
  * What every HTTP verticle instance is handed at deployment; each part is immutable or
  * thread-safe. {@code health} also carries the replica's standing (normal, rebuilding, checking,
  * stale). {@code offsets}: the clock offsets to the peers and whether the clock may stamp writes.
+ * {@code view}: the membership view this node runs with.
  */
 public record NodeServices(NodeConfig config, PrometheusMeterRegistry registry, RecordReader reader,
-    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock, ClockOffsets offsets) {}
+    NodeHealth health, Ring ring, DigestIndex digests, HybridLogicalClock clock, ClockOffsets offsets,
+    CurrentView view) {}

@@ -430,6 +430,8 @@ public final class SqliteStore implements AutoCloseable {
   public static final String META_STALE = "stale";
   public static final String META_REBUILT = "rebuilt";
   public static final String META_PURGED_UP_TO = "purged_up_to";
+  /** The membership view this node runs with (JSON, README "Membership"). */
+  public static final String META_VIEW = "membership_view";
 
   /** Sets a meta value (overwriting it) inside the open transaction. */
   public void putMeta(String name, String value) throws SQLException {

@@ -51,7 +51,7 @@ class ReadCoordinatorTest {
       PeerView peers = new PeerView(3);
       peers.apply(new PeerStatus(2, false, "seen down by the test"));
       return new ReadCoordinator(cluster.node(0).vertx(), node0.config(), node0.ring(), node0.reader(),
-          new PeerClient(cluster.node(0).vertx(), node0.config()), peers, node0.clock(), new SimpleMeterRegistry(), () -> true);
+          new PeerClient(cluster.node(0).vertx(), node0.config(), node0.view()), peers, node0.clock(), new SimpleMeterRegistry(), () -> true);
     });
   }
 

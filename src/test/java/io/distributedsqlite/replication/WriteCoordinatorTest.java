@@ -48,7 +48,7 @@ class WriteCoordinatorTest {
       PeerView peers = new PeerView(3);
       peers.apply(new PeerStatus(2, false, "stopped by the test"));
       return new WriteCoordinator(cluster.node(0).vertx(), node0.config(), node0.ring(), node0.offsets(),
-          new PeerClient(cluster.node(0).vertx(), node0.config()), peers, new SimpleMeterRegistry());
+          new PeerClient(cluster.node(0).vertx(), node0.config(), node0.view()), peers, new SimpleMeterRegistry());
     });
   }
 

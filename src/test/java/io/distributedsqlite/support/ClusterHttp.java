@@ -55,6 +55,17 @@ public final class ClusterHttp {
         .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  /** {@code POST} with extra headers, given as name, value, name, value... */
+  public Response post(String url, String body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return send(b);
+  }
+
   public Response delete(String url) {
     return send(HttpRequest.newBuilder(URI.create(url)).DELETE());
   }
