@@ -36,6 +36,11 @@ import org.slf4j.LoggerFactory;
  * are dropped before any replay. Answers {@link #INFO_ADDRESS} with the cluster view that
  * {@code GET /cluster} shows.
  *
+ * <p>Each probe carries this node's {@link MembershipView} identity and its answer the peer's; a
+ * peer whose view differs (RF, members, epoch) is down with the difference as its reason. While
+ * the view stored in the database contradicts the configuration, a majority running with the
+ * configured view makes it stored.
+ *
  * <p>It also keeps this replica's standing ({@link InTouchRule}): the last time at least half of
  * the cluster answered its probes (persisted every few seconds), turning the node stale when that
  * is longer ago than TOMBSTONE_GRACE, and, when the node started {@code checking}, asks the

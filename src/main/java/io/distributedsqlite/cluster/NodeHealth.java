@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * What /ready reports, and whether this node's data may be served. Not ready while starting,
- * while draining for shutdown, while the disk refuses writes, or while the replica is not
- * {@link Standing#NORMAL}. Written by the storage path, Main, membership and anti-entropy; read
+ * while draining for shutdown, while the disk refuses writes, while the replica is not
+ * {@link Standing#NORMAL}, or while the stored membership view contradicts the configuration. Written by the storage path, Main, membership and anti-entropy; read
  * by every HTTP event loop. Thread-safe: fields are atomic or volatile, transitions synchronized.
  */
 public final class NodeHealth {
