@@ -183,10 +183,13 @@ public final class MembershipVerticle extends VerticleBase {
         } else {
           // Why a peer is down, as /cluster shows it: its latest failed probe (a stale peer says so).
           PeerStatus down = new PeerStatus(id, false, String.valueOf(ar.cause().getMessage()));
-          disagreement[id] = null;
           agrees[id] = false;
-          newer[id] = false;
-          if (++misses[id] >= config.probeFailures() && view.isUp(id)) {
+          if (++misses[id] >= config.probeFailures()) {
+            // Unreachable now: what its view was no longer counts (nor is logged again on one lost probe).
+            disagreement[id] = null;
+            newer[id] = false;
+          }
+          if (misses[id] >= config.probeFailures() && view.isUp(id)) {
             publish(down);
           } else if (!view.isUp(id)) {
             view.apply(down);
@@ -220,6 +223,8 @@ public final class MembershipVerticle extends VerticleBase {
       disagreement[id] = why;
       log.warn("not coordinating with peer {} ({}): {}", id, config.peers().get(id).address(), why);
       publish(new PeerStatus(id, false, why));
+    } else if (!why.equals(view.downReason(id))) {
+      view.apply(new PeerStatus(id, false, why)); // after a lost probe, /cluster shows the difference again
     }
     return false;
   }
