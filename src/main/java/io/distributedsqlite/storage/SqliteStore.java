@@ -359,23 +359,15 @@ public final class SqliteStore implements AutoCloseable {
    */
   public List<Record> purgeTombstonesBefore(long hlc, int limit) throws SQLException {
     ensureTransaction();
-    List<Record> purged = new java.util.ArrayList<>();
-    long newest = 0;
     selectTombstones.setLong(1, hlc);
     selectTombstones.setInt(2, limit);
+    List<Record> purged = new java.util.ArrayList<>();
     try (ResultSet rs = selectTombstones.executeQuery()) {
       while (rs.next()) {
         purged.add(Record.tombstone(rs.getString(1), new Version(rs.getLong(2), rs.getInt(3))));
-        newest = Math.max(newest, rs.getLong(2));
       }
     }
-    for (Record r : purged) {
-      deleteIfVersion(r);
-    }
-    if (newest > purgedUpTo()) {
-      putMeta(META_PURGED_UP_TO, Long.toString(newest));
-    }
-    return purged;
+    return deleteAll(purged);
   }
 
   /**
@@ -387,7 +379,6 @@ public final class SqliteStore implements AutoCloseable {
   public List<Record> purgeExpiredBefore(long millis, int limit) throws SQLException {
     ensureTransaction();
     List<Record> purged = new java.util.ArrayList<>();
-    long newest = 0;
     try (PreparedStatement select = conn.prepareStatement("SELECT key, hlc, node, expires_at FROM kv "
         + "WHERE expires_at > 0 AND expires_at < ? AND tombstone = 0 ORDER BY expires_at LIMIT ?")) {
       select.setLong(1, millis);
@@ -395,12 +386,18 @@ public final class SqliteStore implements AutoCloseable {
       try (ResultSet rs = select.executeQuery()) {
         while (rs.next()) {
           purged.add(new Record(rs.getString(1), null, new Version(rs.getLong(2), rs.getInt(3)), false, rs.getLong(4)));
-          newest = Math.max(newest, rs.getLong(2));
         }
       }
     }
+    return deleteAll(purged);
+  }
+
+  /** Deletes the purged records (at their versions) and moves {@link #purgedUpTo()} past the newest. */
+  private List<Record> deleteAll(List<Record> purged) throws SQLException {
+    long newest = 0;
     for (Record r : purged) {
       deleteIfVersion(r);
+      newest = Math.max(newest, r.version().hlc());
     }
     if (newest > purgedUpTo()) {
       putMeta(META_PURGED_UP_TO, Long.toString(newest));

@@ -63,24 +63,16 @@ class ClusterMatrixTest {
       }
       c = TestCluster.start(shape.nodes(), shape.rf(), matrixDir.resolve(shape.nodes() + "n-rf" + shape.rf()));
       CLUSTERS.put(shape, c);
-      new ClusterHttp().awaitAllUp(bases(c), Duration.ofSeconds(10));
+      new ClusterHttp().awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
     }
     return c;
-  }
-
-  private static java.util.List<String> bases(TestCluster c) {
-    java.util.List<String> out = new java.util.ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
   }
 
   /** A fresh cluster whose nodes all see each other up. */
   private TestCluster startCluster(int nodes, int rf, Path dir) {
     TestCluster c = TestCluster.start(nodes, rf, dir);
     try {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
     } catch (AssertionError e) {
       c.close();
       throw e;
@@ -264,7 +256,7 @@ class ClusterMatrixTest {
   @Test
   void quorumReadFailsOverToTheNextReplicaWhenAnAskedOneIsGone(@TempDir Path dir) {
     try (TestCluster c = TestCluster.start(3, 3, dir, Map.of("PROBE_FAILURES", "100"))) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       for (int k = 0; k < 20; k++) {
         ok(http.set(c.baseUrl(0), "fo-" + k, Integer.toString(k), "all"));
       }

@@ -42,18 +42,10 @@ class LargeValuesClusterTest {
     return "\"" + Character.toString('a' + i % 26).repeat(bytes - 2) + "\"";
   }
 
-  private List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
-  }
-
   @Test
   void readsAndRecordsAnswerWithinTheByteBudgetAndNameTheKeysLeftOut() {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       JsonArray keys = new JsonArray();
       for (int i = 0; i < 10; i++) {
         assertEquals(200, http.set(c.baseUrl(0), "lv-" + i, value(i, VALUE), "all").status());
@@ -113,7 +105,7 @@ class LargeValuesClusterTest {
   @Test
   void bucketListingsComeInPagesThatFollowTheirCursor() {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       for (int i = 0; i < 300; i++) {
         assertEquals(200, http.set(c.baseUrl(i % 3), "small-" + i, "{\"i\":" + i + "}", "all").status());
       }
@@ -159,7 +151,7 @@ class LargeValuesClusterTest {
   @Test
   void aHintItsReplicaRefusesIsDroppedAndTheOthersAreDelivered() {
     try (TestCluster c = TestCluster.start(3, 3, dir, Map.of("MAX_VALUE_BYTES", "2097152", "ANTI_ENTROPY_INTERVAL", "1h"))) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       c.stopNode(2);
       assertTrue(poll(Duration.ofSeconds(10), () -> "down".equals(io.distributedsqlite.support.ProcessCluster.peerState(http, c.baseUrl(0), 2))));
       List<String> versions = new ArrayList<>();

@@ -41,7 +41,7 @@ class MembershipAgreementTest {
   @ValueSource(strings = {"REPLICATION_FACTOR=2", "CLUSTER_SIZE=4"})
   void aNodeRestartedWithOtherSettingsIsKeptApartUntilTheyMatchAgain(String change) throws Exception {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), DEADLINE);
+      http.awaitAllUp(c.baseUrls(), DEADLINE);
       JsonObject before = view(c, 2);
       c.stopNode(2);
       String theirs;
@@ -111,7 +111,7 @@ class MembershipAgreementTest {
       c.setNodeEnv(2, Map.of());
       c.startNode(2);
       c.awaitReady(2, DEADLINE);
-      http.awaitAllUp(bases(c), DEADLINE);
+      http.awaitAllUp(c.baseUrls(), DEADLINE);
       assertEquals(before.getString("fingerprint"), view(c, 2).getString("fingerprint"));
       assertEquals(0, view(c, 0).getInteger("disagreeing_peers"));
       assertEquals(null, downReason(c, 0, 2));
@@ -121,7 +121,7 @@ class MembershipAgreementTest {
   @Test
   void theViewIsStoredAndSurvivesARestart() throws Exception {
     try (TestCluster c = TestCluster.start(3, 2, dir)) {
-      http.awaitAllUp(bases(c), DEADLINE);
+      http.awaitAllUp(c.baseUrls(), DEADLINE);
       JsonObject before = view(c, 1);
       assertEquals(1L, before.getLong("epoch"));
       assertEquals(2, before.getInteger("rf"));
@@ -144,7 +144,7 @@ class MembershipAgreementTest {
   @Test
   void everyNodeRestartedWithNewSettingsStoresTheNewViewOnceAMajorityRunsWithIt() throws Exception {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), DEADLINE);
+      http.awaitAllUp(c.baseUrls(), DEADLINE);
       for (int i = 0; i < 3; i++) {
         c.stopNode(i);
         c.setNodeEnv(i, Map.of("REPLICATION_FACTOR", "2"));
@@ -155,7 +155,7 @@ class MembershipAgreementTest {
       for (int i = 0; i < 3; i++) {
         c.awaitReady(i, DEADLINE);
       }
-      http.awaitAllUp(bases(c), DEADLINE);
+      http.awaitAllUp(c.baseUrls(), DEADLINE);
       for (int i = 0; i < 3; i++) {
         assertEquals(2, view(c, i).getInteger("rf"));
         assertEquals(null, view(c, i).getString("problem"));
@@ -167,14 +167,6 @@ class MembershipAgreementTest {
 
   private static String applyBody(String key) {
     return "[{\"key\":\"" + key + "\",\"value\":1,\"version\":\"" + System.currentTimeMillis() + ".0.2\",\"tombstone\":false,\"expires_at\":0}]";
-  }
-
-  private static List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
   }
 
   private JsonObject cluster(TestCluster c, int node) {

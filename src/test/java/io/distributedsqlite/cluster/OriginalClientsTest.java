@@ -16,7 +16,6 @@ import io.distributedsqlite.support.ClusterHttp.Response;
 import io.distributedsqlite.support.TestCluster;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,7 +53,7 @@ class OriginalClientsTest {
   @CsvSource({"3,2", "4,3"})
   void clientsThatDecodeNodeIdAsAStringReadEveryAnswer(int n, int rf) throws Exception {
     try (TestCluster c = TestCluster.startNamed(n, rf, dir, SET, Map.of())) {
-      List<String> bases = bases(c);
+      List<String> bases = c.baseUrls();
       http.awaitAllUp(bases, Duration.ofSeconds(20));
       for (int i = 0; i < n; i++) {
         String base = c.baseUrl(i);
@@ -89,7 +88,7 @@ class OriginalClientsTest {
   @CsvSource({"3,2", "4,3"})
   void theOriginalToolsWriteInternallyAndReadBackFromTheSameNode(int n, int rf) throws Exception {
     try (TestCluster c = TestCluster.startNamed(n, rf, dir, SET, Map.of())) {
-      List<String> bases = bases(c);
+      List<String> bases = c.baseUrls();
       http.awaitAllUp(bases, Duration.ofSeconds(20));
       Ring ring = new Ring(n, rf);
       int nonReplicaWrites = 0;
@@ -124,14 +123,6 @@ class OriginalClientsTest {
       }
       assertTrue(nonReplicaWrites > 0, "some legacy writes went to a node that does not replicate the key");
     }
-  }
-
-  private static List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
   }
 
   private static <T> T decode(Response r, int status, Class<T> type) throws Exception {

@@ -110,7 +110,7 @@ class ProcessFaultsIT {
     if (!dead.isEmpty()) {
       restart(dead.stream().mapToInt(Integer::intValue).toArray());
     }
-    http.awaitAllUp(bases(), Duration.ofSeconds(15));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(15));
     return cluster;
   }
 
@@ -119,16 +119,8 @@ class ProcessFaultsIT {
     Map<String, String> env = new LinkedHashMap<>(ENV);
     env.putAll(extra);
     cluster = ProcessCluster.start(3, 3, dir, env);
-    http.awaitAllUp(bases(), Duration.ofSeconds(15));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(15));
     return cluster;
-  }
-
-  private List<String> bases() {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < cluster.size(); i++) {
-      out.add(cluster.baseUrl(i));
-    }
-    return out;
   }
 
   private String base(int i) {
@@ -143,7 +135,7 @@ class ProcessFaultsIT {
     for (int id : ids) {
       cluster.node(id).awaitHealthy(ProcessCluster.START_TIMEOUT);
     }
-    http.awaitAllUp(bases(), Duration.ofSeconds(15));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(15));
   }
 
   /**

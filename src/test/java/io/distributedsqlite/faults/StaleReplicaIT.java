@@ -94,16 +94,8 @@ class StaleReplicaIT {
     Map<String, String> env = new LinkedHashMap<>(base);
     env.putAll(extra);
     cluster = ProcessCluster.start(3, 3, dir, env);
-    http.awaitAllUp(bases(), Duration.ofSeconds(20));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(20));
     return cluster;
-  }
-
-  private List<String> bases() {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < cluster.size(); i++) {
-      out.add(cluster.baseUrl(i));
-    }
-    return out;
   }
 
   private String base(int i) {
@@ -187,7 +179,7 @@ class StaleReplicaIT {
     wipe(cluster.node(node).dataDir());
     cluster.restart(node);
     cluster.awaitReady(node, Duration.ofSeconds(30));
-    http.awaitAllUp(bases(), Duration.ofSeconds(20));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(20));
   }
 
   // ------------------------------------------------------------------
@@ -206,7 +198,7 @@ class StaleReplicaIT {
     cluster.kill9(1);
     cluster.restart(1);
     cluster.awaitReady(1, Duration.ofSeconds(20));
-    http.awaitAllUp(bases(), Duration.ofSeconds(20));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(20));
     assertEveryKeyReads(keys, "one");
     JsonObject report = http.post(base(1) + "/admin/repair?wait=1m", "").json();
     for (Object p : report.getJsonArray("peers")) {
@@ -231,7 +223,7 @@ class StaleReplicaIT {
     }
     System.out.printf("whole cluster stopped %d s (grace %d s): all ready %d ms after the start%n",
         IDLE_GRACE.toSeconds() + 2, IDLE_GRACE.toSeconds(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-    http.awaitAllUp(bases(), Duration.ofSeconds(20));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(20));
     assertEveryKeyReads(keys, "all");
   }
 
@@ -306,7 +298,7 @@ class StaleReplicaIT {
       }
       return Map.of("PEERS", NodeProcess.peers(seen));
     });
-    http.awaitAllUp(bases(), Duration.ofSeconds(20));
+    http.awaitAllUp(cluster.baseUrls(), Duration.ofSeconds(20));
     String key = "partitioned";
     writeAll(Map.of(key, "{\"before\":true}"));
 

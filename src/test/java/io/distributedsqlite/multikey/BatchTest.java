@@ -12,7 +12,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,14 +22,6 @@ class BatchTest {
   /** Peers get longer to answer than the default test setting: CI machines run several builds at once. */
   private static final Map<String, String> LOADED_MACHINE = Map.of("PEER_TIMEOUT", "5s");
   private final ClusterHttp http = new ClusterHttp();
-
-  private static List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
-  }
 
   private static String ops(String prefix, int n) {
     JsonArray ops = new JsonArray();
@@ -55,7 +46,7 @@ class BatchTest {
   void fiveHundredOpsAtQuorumAreAppliedOnEveryReplicaEachReplicaInOneRequest(@TempDir Path dir) {
     Ring ring = new Ring(4, 3);
     try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       JsonArray ops = new JsonArray();
       for (int i = 0; i < 450; i++) {
         ops.add(new JsonObject().put("op", "set").put("key", "b/" + i).put("value", new JsonObject().put("i", i)));
@@ -106,7 +97,7 @@ class BatchTest {
   void oneReplicaDownGives207AtWriteAllWithEachOpsOutcome(@TempDir Path dir) {
     Ring ring = new Ring(4, 3);
     try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       c.stopNode(3);
       Response r = http.post(c.baseUrl(0) + "/batch?w=all", ops("down/", 40));
       assertEquals(207, r.status(), r.toString());
@@ -137,7 +128,7 @@ class BatchTest {
   @Test
   void anInvalidOpRejectsTheWholeBatchAndWritesNothing(@TempDir Path dir) {
     try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       String base = c.baseUrl(0);
       List<String> bad = List.of(
           "{\"ops\":[{\"op\":\"set\",\"key\":\"ok/1\",\"value\":1},{\"op\":\"upsert\",\"key\":\"ok/2\",\"value\":2}]}",

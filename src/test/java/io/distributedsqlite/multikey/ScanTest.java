@@ -36,14 +36,6 @@ class ScanTest {
   private static final Map<String, String> LOADED_MACHINE = Map.of("PEER_TIMEOUT", "5s");
   private final ClusterHttp http = new ClusterHttp();
 
-  private static List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
-  }
-
   /** Every page of a scan; asserts each page answers 200 and keys rise strictly across pages. */
   private List<JsonObject> scanAll(String base, String query) {
     List<JsonObject> items = new ArrayList<>();
@@ -84,7 +76,7 @@ class ScanTest {
   @Test
   void pagingAPrefixReturnsExactlyTheLiveKeysInOrderAlsoWithANodeDown(@TempDir Path dir) {
     try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       TreeSet<String> liveUsers = new TreeSet<>(KeyRange.ORDER);
       List<String> expiring = new ArrayList<>();
       // Written through /batch at w=all (two requests of 500 ops), then 50 deletes.
@@ -142,13 +134,13 @@ class ScanTest {
     Ring ring = new Ring(4, 3);
     // No peer is seen down and up again on a busy machine: that would start a repair round.
     try (TestCluster c = TestCluster.start(4, 3, dir, Map.of("PEER_TIMEOUT", "5s", "PROBE_FAILURES", "50"))) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       for (int i = 0; i < 60; i++) {
         write(c.baseUrl(0), "fix/" + i, "\"old-" + i + "\"", "w=all");
       }
       // Anti-entropy's start-up rounds are over (every node has repaired with every peer), so
       // nothing but the scan sends node 3 what it misses below (the next round is minutes away).
-      assertTrue(poll(Duration.ofSeconds(30), () -> bases(c).stream().allMatch(base -> {
+      assertTrue(poll(Duration.ofSeconds(30), () -> c.baseUrls().stream().allMatch(base -> {
         JsonObject view = http.get(base + "/cluster").json();
         return view != null && view.getJsonArray("nodes").stream()
             .allMatch(n -> ((JsonObject) n).getString("last_repair") != null || ((JsonObject) n).getBoolean("self", false));
@@ -192,7 +184,7 @@ class ScanTest {
   @Test
   void scanDuringConcurrentWritesNeitherRepeatsNorSkipsUnchangedKeys(@TempDir Path dir) throws Exception {
     try (TestCluster c = TestCluster.start(4, 3, dir, LOADED_MACHINE)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(10));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(10));
       List<String> stable = new ArrayList<>();
       for (int i = 0; i < 300; i++) {
         String key = String.format("c/%04d", i * 10);

@@ -49,7 +49,7 @@ class EmptyReplicaRebuildTest {
   @Test
   void wipedNodeRebuildsAllKeysAndDeletedKeysStayDeleted() throws Exception {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       // 5,000 keys, every tenth updated, every tenth (other) deleted; all at w=all.
       parallel(KEYS, i -> ok(http.set(c.baseUrl(i % 3), key(i), "{\"i\":" + i + ",\"tags\":[\"a\",\"b\"]}", "all")));
       parallel(KEYS / 10, j -> ok(http.set(c.baseUrl(j % 3), key(j * 10), "{\"i\":" + j + ",\"updated\":true}", "all")));
@@ -86,7 +86,7 @@ class EmptyReplicaRebuildTest {
   void replicaThatMissedWritesWithoutHintsConvergesThroughRepairAlone() throws Exception {
     Map<String, String> noHints = Map.of("HINTED_HANDOFF", "false", "ANTI_ENTROPY_INTERVAL", "1s");
     try (TestCluster c = TestCluster.start(3, 3, dir, noHints)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       c.stopNode(2);
       int n = 300;
       parallel(n, i -> ok(http.set(c.baseUrl(i % 2), key(i), "{\"missed\":" + i + "}", "quorum")));
@@ -117,7 +117,7 @@ class EmptyReplicaRebuildTest {
   @Test
   void wipedNodeWhosePeersAreAllDownStaysRebuildingUntilOneComesBack() throws Exception {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {
-      http.awaitAllUp(bases(c), Duration.ofSeconds(20));
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
       int n = 50;
       parallel(n, i -> ok(http.set(c.baseUrl(i % 3), key(i), "{\"i\":" + i + "}", "all")));
       c.stopNode(1);
@@ -170,14 +170,6 @@ class EmptyReplicaRebuildTest {
 
   static String key(int i) {
     return "rebuild-" + i;
-  }
-
-  static List<String> bases(TestCluster c) {
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < c.size(); i++) {
-      out.add(c.baseUrl(i));
-    }
-    return out;
   }
 
   static Map<Integer, String> localVersions(TestCluster c, int node) {

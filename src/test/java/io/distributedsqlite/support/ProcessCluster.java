@@ -100,6 +100,15 @@ public final class ProcessCluster implements AutoCloseable {
     return nodes[i];
   }
 
+  /** Every node's base URL, in node order. */
+  public java.util.List<String> baseUrls() {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; i < size(); i++) {
+      out.add(baseUrl(i));
+    }
+    return out;
+  }
+
   public String baseUrl(int i) {
     return nodes[i].baseUrl();
   }

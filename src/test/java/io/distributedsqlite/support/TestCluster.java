@@ -37,24 +37,14 @@ public final class TestCluster implements AutoCloseable {
 
   /** Starts {@code size} nodes with replication factor {@code rf}; {@code extraEnv} overrides settings. */
   public static TestCluster start(int size, int rf, Path baseDir, Map<String, String> extraEnv) {
-    TestCluster c = new TestCluster(size, rf, baseDir, extraEnv);
-    for (int i = 0; i < size; i++) {
-      c.ports[i] = freePort();
-    }
-    for (int i = 0; i < size; i++) {
-      c.startNode(i);
-    }
-    // New databases rebuild from their peers (their first repair round) before they answer reads.
-    for (int i = 0; i < size; i++) {
-      c.awaitReady(i, java.time.Duration.ofSeconds(30));
-    }
-    c.awaitClocksMeasured();
-    return c;
+    return startNamed(size, rf, baseDir, null, extraEnv);
   }
 
   /**
    * As {@link #start(int, int, Path, Map)}, with NODE_ID set to StatefulSet-style pod names
-   * {@code <namePrefix>-<i>} (e.g. {@code distributed-sqlite-nodes-1}) instead of bare ordinals.
+   * {@code <namePrefix>-<i>} (e.g. {@code distributed-sqlite-nodes-1}) instead of bare ordinals
+   * ({@code namePrefix} null: bare ordinals). New databases rebuild from their peers (their first
+   * repair round) before they answer reads; this returns once every node is ready.
    */
   public static TestCluster startNamed(int size, int rf, Path baseDir, String namePrefix, Map<String, String> extraEnv) {
     TestCluster c = new TestCluster(size, rf, baseDir, extraEnv);
@@ -109,6 +99,15 @@ public final class TestCluster implements AutoCloseable {
 
   public int port(int i) {
     return ports[i];
+  }
+
+  /** Every node's base URL, in node order. */
+  public java.util.List<String> baseUrls() {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; i < size(); i++) {
+      out.add(baseUrl(i));
+    }
+    return out;
   }
 
   public String baseUrl(int i) {
