@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A stale or checking node runs no round (it must not push data whose deletes may have been
  * purged). A rebuilding node (empty database) runs its start-up round at once and retries it
- * quickly; when every peer has either completed a round with it or is seen down, it is rebuilt:
- * it answers reads from then on, and the database remembers it.
+ * quickly; when every peer has either completed a round with it or is seen down, and another
+ * replica of each of its ranges completed one, it is rebuilt: it answers reads from then on, and
+ * the database remembers it.
  */
 public final class AntiEntropyVerticle extends VerticleBase {
   /**

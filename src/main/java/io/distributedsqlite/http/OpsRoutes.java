@@ -13,7 +13,10 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
 
-/** Operator endpoints, open without client auth: health, readiness, metrics, cluster view. */
+/**
+ * Operator endpoints: health, readiness and metrics open to all; the cluster view and repair
+ * progress with a read token, starting a repair round with a write token (when API_TOKENS is set).
+ */
 final class OpsRoutes {
   private final Vertx vertx;
   private final NodeServices services;
