@@ -397,7 +397,11 @@ public final class MembershipVerticle extends VerticleBase {
   private void publish(PeerStatus status) {
     view.apply(status);
     int peer = status.peer();
-    log.info("peer {} ({}) is {}", peer, config.peers().get(peer).address(), status.up() ? "up" : "down");
+    if (status.up()) {
+      log.info("peer {} ({}) is up", peer, config.peers().get(peer).address());
+    } else {
+      log.warn("peer {} ({}) is down: {}", peer, config.peers().get(peer).address(), status.reason());
+    }
     vertx.eventBus().publish(PeerStatus.ADDRESS, status);
     if (status.up()) {
       replayTo(peer);

@@ -123,6 +123,14 @@ class ProcessFaultsIT {
     return cluster;
   }
 
+  private String logOf(int i) {
+    try {
+      return Files.readString(cluster.node(i).logFile());
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   private String base(int i) {
     return cluster.baseUrl(i);
   }
@@ -222,6 +230,9 @@ class ProcessFaultsIT {
     assertEquals(503, all.status(), "w=all with node 2 killed: " + all);
     assertEquals("unavailable", all.json().getString("error"), all.toString());
     assertEquals(3, all.json().getInteger("required"), all.toString());
+    // A survivor's log says why it counts node 2 down (its probe's failure), not only that it is.
+    assertTrue(poll(Duration.ofSeconds(15), () -> logOf(0).matches("(?s).*WARN .*peer 2 \\([^)]*\\) is down: \\S.*")),
+        "node 0 logs why peer 2 is down");
 
     cluster.kill9(1);
     Response quorum = http.set(base(0), "a-0", "{\"gen\":2}", "quorum");
