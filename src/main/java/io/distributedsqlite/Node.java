@@ -194,7 +194,7 @@ public final class Node {
       MembershipView persisted = MembershipView.fromJson(stored);
       problem = persisted.contradiction(configured);
       if (problem == null) {
-        MembershipView running = persisted.withAddressesOf(configured);
+        MembershipView running = persisted.withNamesAndAddressesOf(configured);
         if (!running.equals(persisted)) {
           store.putMeta(SqliteStore.META_VIEW, running.toJson().encode());
           store.commit();

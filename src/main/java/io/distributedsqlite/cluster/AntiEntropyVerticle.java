@@ -63,6 +63,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private final Map<Integer, RepairReport> last = new HashMap<>();
   private final AtomicLongArray lastCompleted;
   private final boolean[] repairedSinceStart;
+  /** Per peer: its last completed round since start-up found it rebuilding (empty) too. */
+  private final boolean[] peerWasRebuilding;
   private PeerClient client;
   private PeerView peers;
   private RepairMeters meters;
@@ -87,6 +89,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     this.health = health;
     this.lastCompleted = new AtomicLongArray(config.clusterSize());
     this.repairedSinceStart = new boolean[config.clusterSize()];
+    this.peerWasRebuilding = new boolean[config.clusterSize()];
   }
 
   @Override
@@ -170,11 +173,11 @@ public final class AntiEntropyVerticle extends VerticleBase {
     java.util.SortedSet<Integer> awaited = uncoveredPeers();
     if (!awaited.isEmpty()) {
       String reason = NodeHealth.REBUILDING_REASON + "; waiting for peers " + awaited
-          + ": for some of its ranges no other replica has completed a repair round with it yet";
+          + ": for some of its ranges no other replica that holds data has completed a repair round with it yet";
       if (!reason.equals(health.reason())) {
-        log.warn("still rebuilding: peers {} are seen down and no other replica of some of this node's ranges "
+        log.warn("still rebuilding: waiting for peers {}; no other replica of some of this node's ranges that holds data "
             + "has completed a repair round with it (completed: {})", awaited, repairedWith);
-        health.standing(Standing.REBUILDING, reason);
+        health.rebuildingReason(reason);
       }
       return;
     }
@@ -189,32 +192,32 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   /**
    * The other replicas of those ranges of this node that no replica has rebuilt it from yet:
-   * empty once every range this node replicates has another replica that completed a round
-   * with it (a range without other replicas, at RF 1, has nothing to rebuild from).
+   * empty once every range this node replicates has another replica that holds data (is not
+   * rebuilding itself) and completed a round with it. A range whose other replicas all completed
+   * a round while rebuilding too is new (a cluster's first start): nobody holds its data, and it
+   * counts as rebuilt. A range without other replicas, at RF 1, has nothing to rebuild from.
    */
   private java.util.SortedSet<Integer> uncoveredPeers() {
     java.util.SortedSet<Integer> awaited = new java.util.TreeSet<>();
     for (int[] replicas : ring.rangeReplicas()) {
       boolean mine = false;
-      boolean covered = true;
       for (int r : replicas) {
         mine |= r == config.nodeId();
       }
       if (!mine) {
         continue;
       }
+      boolean fromSource = false;
+      boolean allNew = true;
       for (int r : replicas) {
         if (r != config.nodeId()) {
-          covered = false;
-          if (repairedSinceStart[r]) {
-            covered = true;
-            break;
-          }
+          fromSource |= repairedSinceStart[r] && !peerWasRebuilding[r];
+          allNew &= repairedSinceStart[r] && peerWasRebuilding[r];
         }
       }
-      if (!covered) {
+      if (!fromSource && !allNew) {
         for (int r : replicas) {
-          if (r != config.nodeId()) {
+          if (r != config.nodeId() && !(repairedSinceStart[r] && peerWasRebuilding[r])) {
             awaited.add(r);
           }
         }
@@ -357,6 +360,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
           last.put(peer, r);
           lastCompleted.set(peer, r.completedAtMillis());
           repairedSinceStart[peer] = true;
+          peerWasRebuilding[peer] = r.peerRebuilding();
           checkRebuilt();
           if (r.recordsSent() + r.recordsReceived() > 0) {
             log.info("repair with peer {}: {} buckets differed, {} records sent, {} received in {} ms",

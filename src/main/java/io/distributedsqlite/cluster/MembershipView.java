@@ -70,13 +70,15 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
   }
 
   /**
-   * 16 hex digits of SHA-256 over RF and every member's ordinal, name and state, in ordinal order.
-   * Addresses are left out: they are how a member is reached, not who it is.
+   * 16 hex digits of SHA-256 over RF and every member's ordinal and state, in ordinal order. Names
+   * and addresses are left out: a member is its ordinal (the ring places keys by ordinal), and each
+   * node derives the names from its own NODE_ID's pattern, which nodes of one cluster need not share
+   * (an operator moving from bare ordinals to pod names, one node at a time, changes no placement).
    */
   public String fingerprint() {
     StringBuilder canonical = new StringBuilder("rf=").append(replicationFactor).append('\n');
     for (Member m : members) {
-      canonical.append(m.ordinal()).append(' ').append(m.name()).append(' ').append(m.state().wireName()).append('\n');
+      canonical.append(m.ordinal()).append(' ').append(m.state().wireName()).append('\n');
     }
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
@@ -87,26 +89,33 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
   }
 
   /**
-   * Why this (stored) view contradicts {@code configured}: a different RF, member count, or member
-   * names in ordinal order; null when they agree. Addresses may differ (discovery, not membership).
+   * Why this (stored) view contradicts {@code configured}: a different RF or other members (by
+   * ordinal); null when they agree. Names and addresses may differ: they follow the configuration.
    */
   public String contradiction(MembershipView configured) {
-    if (replicationFactor == configured.replicationFactor && names().equals(configured.names())) {
+    if (replicationFactor == configured.replicationFactor && ordinals().equals(configured.ordinals())) {
       return null;
     }
     return "the membership view stored in node.db (RF=" + replicationFactor + ", " + members.size() + " members "
-        + names() + ", epoch " + epoch + ") contradicts the configuration (REPLICATION_FACTOR=" + configured.replicationFactor
-        + ", CLUSTER_SIZE=" + configured.members.size() + ", members " + configured.names() + ")";
+        + ordinals() + ", epoch " + epoch + ") contradicts the configuration (REPLICATION_FACTOR=" + configured.replicationFactor
+        + ", CLUSTER_SIZE=" + configured.members.size() + ", members " + configured.ordinals() + ")";
   }
 
-  /** This view with the members' addresses taken from {@code configured} (same members). */
-  public MembershipView withAddressesOf(MembershipView configured) {
+  /** This view with the members' names and addresses taken from {@code configured} (same members). */
+  public MembershipView withNamesAndAddressesOf(MembershipView configured) {
     List<Member> updated = new ArrayList<>(members.size());
     for (int i = 0; i < members.size(); i++) {
       Member m = members.get(i);
-      updated.add(new Member(m.ordinal(), m.name(), configured.members.get(i).address(), m.state()));
+      Member c = configured.members.get(i);
+      updated.add(new Member(m.ordinal(), c.name(), c.address(), m.state()));
     }
     return new MembershipView(epoch, replicationFactor, updated);
+  }
+
+  List<Integer> ordinals() {
+    List<Integer> ordinals = new ArrayList<>(members.size());
+    members.forEach(m -> ordinals.add(m.ordinal()));
+    return ordinals;
   }
 
   List<String> names() {

@@ -107,6 +107,16 @@ public final class NodeHealth {
     standing(Standing.CHECKING, reason);
   }
 
+  /**
+   * Says what a rebuild waits for; changes nothing unless the node is rebuilding (it may have
+   * turned checking or stale on another thread meanwhile).
+   */
+  public synchronized void rebuildingReason(String reason) {
+    if (standing == Standing.REBUILDING) {
+      standingReason = reason;
+    }
+  }
+
   /** Ends the rebuild of a new database; false unless the node was rebuilding. */
   public synchronized boolean finishRebuild() {
     if (standing != Standing.REBUILDING) {

@@ -14,6 +14,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -70,11 +71,16 @@ final class PeerRepairRound {
     this.startedAt = config.wallMillis();
   }
 
+  private boolean peerRebuilding;
+
   /** Runs the exchange; the report says what it did. */
   Future<RepairReport> run() {
     return client.call(HttpMethod.GET, peer, "/internal/digests?peer=" + config.nodeId(), null)
         .compose(body -> {
-          long[] theirs = DigestCodec.decode(body.toJsonObject().getString("digests"));
+          JsonObject answer = body.toJsonObject();
+          // Nodes from before this field never said; they count as holding data.
+          peerRebuilding = answer.getBoolean("rebuilding", false);
+          long[] theirs = DigestCodec.decode(answer.getString("digests"));
           long[] mine = digests.digestsFor(peer);
           List<Integer> differing = new ArrayList<>();
           for (int b = 0; b < KeyHash.BUCKETS; b++) {
@@ -89,7 +95,7 @@ final class PeerRepairRound {
         })
         .map(v -> {
           long now = config.wallMillis();
-          return new RepairReport(peer, bucketsCompared, bucketsDiffering, sent, received, now - startedAt, now);
+          return new RepairReport(peer, bucketsCompared, bucketsDiffering, sent, received, now - startedAt, now, peerRebuilding);
         });
   }
 

@@ -7,6 +7,7 @@ import io.distributedsqlite.storage.BucketPosition;
 import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.wire.BadRequest;
+import io.distributedsqlite.cluster.NodeHealth;
 import io.distributedsqlite.wire.RecordJson;
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonObject;
@@ -44,7 +45,9 @@ final class RepairRoutes {
       int peer = peerParam(ctx);
       Responses.json(ctx, 200, new JsonObject().put("node_id", services.config().nodeName())
           .put("buckets", KeyHash.BUCKETS)
-          .put("digests", DigestCodec.encode(services.digests().digestsFor(peer))));
+          .put("digests", DigestCodec.encode(services.digests().digestsFor(peer)))
+          // An empty node rebuilding says so: a peer that rebuilds too must not count it as a source.
+          .put("rebuilding", services.health().standing() == NodeHealth.Standing.REBUILDING));
     } catch (BadRequest e) {
       Responses.error(ctx, e);
     }

@@ -8,12 +8,16 @@ import io.vertx.ext.web.RoutingContext;
  * The receiving side of the membership check on {@code /internal/*}: a request whose
  * {@link ViewIdentity#HEADER} names a view that disagrees with this node's (another RF, other
  * members, an older or a newer epoch) gets 409 {@code view_mismatch} saying what differs, and
- * changes nothing. {@code /internal/ping} always answers, so that both sides learn of the
- * difference through the probes; a request without the header (the original's tools, nodes from
- * before views) is taken as before. A malformed header is 400 {@code invalid_view}.
+ * changes nothing. {@code /internal/ping} and {@code /internal/status} always answer; a request
+ * without the header (the original's tools, nodes from before views) is taken as before. A
+ * malformed header is 409 {@code invalid_view}.
  */
 final class ViewCheck {
-  static final String PING_PATH = "/internal/ping";
+  /**
+   * Always answered: the probe, so both sides learn about each other, and the standing check a
+   * node cut off for long asks its peers (it must get its verdict even while views differ).
+   */
+  static final java.util.Set<String> OPEN = java.util.Set.of("/internal/ping", "/internal/status");
 
   private final CurrentView view;
 
@@ -28,7 +32,7 @@ final class ViewCheck {
 
   private void handle(RoutingContext ctx) {
     String header = ctx.request().getHeader(ViewIdentity.HEADER);
-    if (header == null || PING_PATH.equals(ctx.request().path())) {
+    if (header == null || OPEN.contains(ctx.request().path())) {
       ctx.next();
       return;
     }
@@ -36,7 +40,8 @@ final class ViewCheck {
     try {
       sender = ViewIdentity.parseHeader(header);
     } catch (IllegalArgumentException e) {
-      Responses.error(ctx, 400, "invalid_view", e.getMessage());
+      // 409, not 400: a sender reads 400 as "this record is bad" and would drop hints over it.
+      Responses.error(ctx, 409, "invalid_view", e.getMessage());
       return;
     }
     String why = view.identity().disagreement(sender, "sender");

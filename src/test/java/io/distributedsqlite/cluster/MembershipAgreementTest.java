@@ -100,7 +100,9 @@ class MembershipAgreementTest {
       assertEquals(200, http.local(c.baseUrl(0), "mv-plain").status());
       String header0 = c.node(0).services().view().identity().header();
       assertEquals(200, http.post(c.baseUrl(0) + "/internal/apply", applyBody("mv-same"), ViewIdentity.HEADER, header0).status());
-      assertEquals(400, http.post(c.baseUrl(0) + "/internal/apply", applyBody("mv-bad"), ViewIdentity.HEADER, "nonsense").status());
+      ClusterHttp.Response malformed = http.post(c.baseUrl(0) + "/internal/apply", applyBody("mv-bad"), ViewIdentity.HEADER, "nonsense");
+      assertEquals(409, malformed.status(), "not 400, which a sender reads as a bad record: " + malformed);
+      assertEquals("invalid_view", malformed.json().getString("error"));
       assertEquals(404, http.local(c.baseUrl(0), "mv-bad").status());
 
       // The stored view was reported, not replaced.

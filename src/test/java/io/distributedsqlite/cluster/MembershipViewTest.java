@@ -81,7 +81,8 @@ class MembershipViewTest {
     assertNotEquals(v.fingerprint(), new MembershipView(1, 2, leaving).fingerprint(), "a member leaving");
     List<Member> renamed = new ArrayList<>(v.members());
     renamed.set(2, new Member(2, "other-2", last.address(), State.NORMAL));
-    assertNotEquals(v.fingerprint(), new MembershipView(1, 2, renamed).fingerprint(), "another name");
+    assertEquals(v.fingerprint(), new MembershipView(1, 2, renamed).fingerprint(),
+        "names are not part of it: each node derives them from its own NODE_ID");
   }
 
   @Test
@@ -127,15 +128,18 @@ class MembershipViewTest {
   }
 
   @Test
-  void aStoredViewContradictsOtherMembersOrReplicationFactorButNotOtherAddresses() {
+  void aStoredViewContradictsOtherMembersOrReplicationFactorButNotOtherNamesOrAddresses() {
     MembershipView stored = local(3, 2);
     assertNull(stored.contradiction(MembershipView.initial(config("1", 3, 2, "0=a:1,1=b:2,2=c:3"))));
     String rf = stored.contradiction(local(3, 3));
     assertNotNull(rf);
     assertTrue(rf.contains("RF=2, 3 members [0, 1, 2], epoch 1") && rf.contains("REPLICATION_FACTOR=3, CLUSTER_SIZE=3"), rf);
     assertNotNull(stored.contradiction(local(4, 2)));
-    assertEquals("a:1", stored.withAddressesOf(MembershipView.initial(config("1", 3, 2, "0=a:1,1=b:2,2=c:3")))
-        .members().get(0).address());
+    MembershipView podNames = MembershipView.initial(config("distributed-sqlite-nodes-1", 3, 2, "0=a:1,1=b:2,2=c:3"));
+    assertNull(stored.contradiction(podNames), "bare ordinals and pod names are the same members");
+    MembershipView running = stored.withNamesAndAddressesOf(podNames);
+    assertEquals("a:1", running.members().get(0).address());
+    assertEquals("distributed-sqlite-nodes-0", running.members().get(0).name());
     assertThrows(IllegalArgumentException.class, () -> MembershipView.fromJson("{\"epoch\":1}"));
   }
 }

@@ -146,6 +146,47 @@ class EmptyReplicaRebuildTest {
     }
   }
 
+  /**
+   * Two replicas wiped while the third is down: each completes a round with the other, but an
+   * empty peer is no source. Both stay rebuilding until the one that holds the data is back.
+   */
+  @Test
+  void twoWipedNodesDoNotRebuildFromEachOther() throws Exception {
+    try (TestCluster c = TestCluster.start(3, 3, dir)) {
+      http.awaitAllUp(c.baseUrls(), Duration.ofSeconds(20));
+      int n = 50;
+      parallel(n, i -> ok(http.set(c.baseUrl(i % 3), key(i), "{\"i\":" + i + "}", "all")));
+      c.stopNode(2);
+      for (int wiped : new int[] {0, 1}) {
+        c.stopNode(wiped);
+        try (Stream<Path> files = Files.walk(c.dataDir(wiped))) {
+          files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+      c.startNode(0);
+      c.startNode(1);
+      for (int wiped : new int[] {0, 1}) {
+        Await.until("node " + wiped + " waits for node 2", Duration.ofSeconds(20),
+            () -> http.get(c.baseUrl(wiped) + "/ready").body().contains("waiting for peers [2]"));
+      }
+      Await.elapse(Duration.ofSeconds(2));
+      for (int wiped : new int[] {0, 1}) {
+        ClusterHttp.Response ready = http.get(c.baseUrl(wiped) + "/ready");
+        assertEquals(503, ready.status(), "an empty peer is no source: " + ready);
+        ClusterHttp.Response read = http.read(c.baseUrl(wiped), key(3), "one");
+        assertTrue(read.status() != 404 && read.status() != 200, "no answer from two empty databases: " + read);
+      }
+
+      c.startNode(2);
+      c.awaitReady(0, Duration.ofSeconds(30));
+      c.awaitReady(1, Duration.ofSeconds(30));
+      for (int i = 0; i < n; i++) {
+        assertEquals(200, http.local(c.baseUrl(0), key(i)).status(), "rebuilt from node 2: " + key(i));
+        assertEquals(200, http.local(c.baseUrl(1), key(i)).status(), "rebuilt from node 2: " + key(i));
+      }
+    }
+  }
+
   interface Op {
     void run(int i) throws Exception;
   }
