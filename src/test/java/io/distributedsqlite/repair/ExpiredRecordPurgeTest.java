@@ -23,7 +23,7 @@ import org.sqlite.SQLiteConfig;
 /**
  * Records whose TTL ran out are purged from the SQLite file TOMBSTONE_GRACE after they expired, on
  * every replica, and stay purged through anti-entropy; until then they stay in the file and read
- * as absent. Two in-JVM nodes with RF=2, a grace of 6 s and a repair round every second.
+ * as absent. Two in-JVM nodes with RF=2, a grace of 10 s and a repair round every second.
  */
 class ExpiredRecordPurgeTest {
   static final ClusterHttp http = new ClusterHttp();
@@ -33,13 +33,15 @@ class ExpiredRecordPurgeTest {
 
   @Test
   void expiredRecordIsPurgedFromTheFileAfterTheGraceAndNotBefore() throws Exception {
-    Map<String, String> env = Map.of("TOMBSTONE_GRACE", "6s", "HINT_WINDOW", "1s", "ANTI_ENTROPY_INTERVAL", "1s");
+    Map<String, String> env = Map.of("TOMBSTONE_GRACE", "10s", "HINT_WINDOW", "1s", "ANTI_ENTROPY_INTERVAL", "1s");
     try (TestCluster c = TestCluster.start(2, 2, dir, env)) {
       List<String> bases = List.of(c.baseUrl(0), c.baseUrl(1));
       http.awaitAllUp(bases, Duration.ofSeconds(20));
-      // soon: expires after 1 s, past the grace after 7 s; later: expires after 5 s, past the grace after 11 s
+      // soon: expires after 1 s, past the grace after 11 s; later: expires after 8 s, past the grace
+      // after 18 s. So when soon is gone, later has been expired for about 3 s (the purge runs every
+      // second) and has about 7 s of its grace left: room for a loaded machine.
       assertEquals(200, http.post(c.baseUrl(0) + "/set?w=all&ttl=1", "{\"key\":\"soon\",\"value\":1}").status());
-      assertEquals(200, http.post(c.baseUrl(0) + "/set?w=all&ttl=5", "{\"key\":\"later\",\"value\":2}").status());
+      assertEquals(200, http.post(c.baseUrl(0) + "/set?w=all&ttl=8", "{\"key\":\"later\",\"value\":2}").status());
       assertEquals(200, http.set(c.baseUrl(0), "kept", "3", "all").status());
       for (int i = 0; i < 2; i++) {
         assertTrue(inFile(c, i, "soon") && inFile(c, i, "later"), "both replicas hold the records");
@@ -47,7 +49,7 @@ class ExpiredRecordPurgeTest {
 
       assertTrue(Await.poll(Duration.ofSeconds(20), () -> !inFile(c, 0, "soon") && !inFile(c, 1, "soon")),
           "the record expired longer than TOMBSTONE_GRACE ago is still in node.db");
-      // The purge has run since "later" expired (t+5 s), but its grace (until t+11 s) has not passed.
+      // The purge has run since "later" expired (t+8 s), but its grace (until t+18 s) has not passed.
       for (int i = 0; i < 2; i++) {
         assertTrue(inFile(c, i, "later"), "an expired record was purged before its grace ran out, on node " + i);
         assertEquals(404, http.read(c.baseUrl(i), "later", "one").status(), "an expired record reads as absent");
