@@ -95,17 +95,9 @@ record BatchOps(List<Op> ops) {
           if (value != null) {
             throw BadRequest.of("duplicate_field", "\"value\" appears twice");
           }
-          value = Json.rawValue(p, bytes);
-          if (value.length() > maxValueBytes / 3 && Json.utf8Length(value) > maxValueBytes) {
-            throw new BadRequest(413, "value_too_large", "value exceeds MAX_VALUE_BYTES=" + maxValueBytes);
-          }
+          value = RecordFields.readValue(p, bytes, maxValueBytes);
         }
-        case "ttl" -> {
-          if (t != JsonToken.VALUE_NUMBER_INT) {
-            throw BadRequest.of("invalid_ttl", "ttl must be a whole number of seconds");
-          }
-          ttl = RecordFields.parseTtl(p.getText());
-        }
+        case "ttl" -> ttl = RecordFields.readTtl(p, t);
         default -> p.skipChildren();
       }
     }

@@ -43,18 +43,10 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
           key = p.getText();
         }
         case "value" -> {
-          value = Json.rawValue(p, bytes);
+          value = readValue(p, bytes, maxValueBytes);
           hasValue = true;
-          if (value.length() > maxValueBytes / 3 && Json.utf8Length(value) > maxValueBytes) {
-            throw new BadRequest(413, "value_too_large", "value exceeds MAX_VALUE_BYTES=" + maxValueBytes);
-          }
         }
-        case "ttl" -> {
-          if (t != JsonToken.VALUE_NUMBER_INT) {
-            throw BadRequest.of("invalid_ttl", "ttl must be a whole number of seconds");
-          }
-          ttl = parseTtl(p.getText());
-        }
+        case "ttl" -> ttl = readTtl(p, t);
         case "version" -> {
           if (t != JsonToken.VALUE_STRING) {
             throw BadRequest.of("invalid_version", "version must be a string <millis>.<counter>.<node>");
@@ -102,6 +94,23 @@ public record RecordFields(String key, String value, boolean hasValue, long ttlS
     } catch (IOException e) {
       throw BadRequest.of("invalid_json", "malformed JSON: " + RecordJson.firstLine(e.getMessage()));
     }
+  }
+
+  /** The raw JSON text of the value the parser is on, refused with 413 beyond {@code maxValueBytes}. */
+  public static String readValue(JsonParser p, byte[] bytes, int maxValueBytes) throws IOException, BadRequest {
+    String value = Json.rawValue(p, bytes);
+    if (value.length() > maxValueBytes / 3 && Json.utf8Length(value) > maxValueBytes) {
+      throw new BadRequest(413, "value_too_large", "value exceeds MAX_VALUE_BYTES=" + maxValueBytes);
+    }
+    return value;
+  }
+
+  /** The ttl the parser is on ({@code t}, its token): a whole number of seconds within bounds. */
+  public static long readTtl(JsonParser p, JsonToken t) throws IOException, BadRequest {
+    if (t != JsonToken.VALUE_NUMBER_INT) {
+      throw BadRequest.of("invalid_ttl", "ttl must be a whole number of seconds");
+    }
+    return parseTtl(p.getText());
   }
 
   /** A versioned record as a replica sends it; null value means tombstone. */

@@ -123,14 +123,6 @@ class ProcessFaultsIT {
     return cluster;
   }
 
-  private String logOf(int i) {
-    try {
-      return Files.readString(cluster.node(i).logFile());
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
   private String base(int i) {
     return cluster.baseUrl(i);
   }
@@ -231,7 +223,7 @@ class ProcessFaultsIT {
     assertEquals("unavailable", all.json().getString("error"), all.toString());
     assertEquals(3, all.json().getInteger("required"), all.toString());
     // A survivor's log says why it counts node 2 down (its probe's failure), not only that it is.
-    assertTrue(poll(Duration.ofSeconds(15), () -> logOf(0).matches("(?s).*WARN .*peer 2 \\([^)]*\\) is down: \\S.*")),
+    assertTrue(poll(Duration.ofSeconds(15), () -> cluster.node(0).log().matches("(?s).*WARN .*peer 2 \\([^)]*\\) is down: \\S.*")),
         "node 0 logs why peer 2 is down");
 
     cluster.kill9(1);

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.NodeProcess;
 import io.distributedsqlite.support.TestCluster;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -29,7 +27,7 @@ class StartupLimitIT {
         NodeProcess.clusterEnv(0, new int[] {port}, 1, dir.resolve("data"), Map.of("STARTUP_TIMEOUT", "2m")))) {
       node.start();
       node.awaitHealthy(Duration.ofSeconds(60));
-      String log = Files.readString(node.logFile(), StandardCharsets.UTF_8);
+      String log = node.log();
       assertTrue(log.contains("start-up: opening and checking (quick_check)"), log);
       assertTrue(log.contains("start-up: rebuilding the digest index (0 records)"), log);
     }

@@ -216,6 +216,15 @@ public final class NodeProcess implements AutoCloseable {
     return process == null || process.isAlive() ? null : process.exitValue();
   }
 
+  /** The node's whole log (every start appended), or "" before it wrote one. */
+  public String log() {
+    try {
+      return Files.readString(logFile, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
   /** The last {@code lines} lines of the node's log, for failure messages. */
   public String logTail(int lines) {
     try {
