@@ -9,7 +9,7 @@ import io.distributedsqlite.cluster.HorizonPurger;
 import io.distributedsqlite.cluster.InTouchRule;
 import io.distributedsqlite.cluster.MembershipVerticle;
 import io.distributedsqlite.cluster.PeerStatus;
-import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.cluster.MembershipChanges;
 import io.distributedsqlite.cluster.StrayCleanup;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.http.HttpVerticle;
@@ -51,6 +51,7 @@ public final class Node {
   private final List<String> deployments = new ArrayList<>();
   private RecordReader reader;
   private CurrentView currentView;
+  private DigestIndex digests;
   private NodeServices services;
   private AutoCloseable processMetrics;
   private int actualPort;
@@ -89,8 +90,6 @@ public final class Node {
     registry.config().commonTags("node", Integer.toString(config.nodeId()));
     processMetrics = ProcessMetrics.bind(registry, config.dataDir());
     ProcessMetrics.bindBuildInfo(registry, Integer.toString(config.nodeId()));
-    Ring ring = new Ring(config.clusterSize(), config.replicationFactor());
-    DigestIndex digests = new DigestIndex(config.nodeId(), ring);
     RecordCache cache = new RecordCache(config.readCacheBytes());
     registerCacheMetrics(registry, cache);
     StartupProgress progress = StartupProgress.start(vertx, java.time.Duration.ofSeconds(5));
@@ -111,13 +110,14 @@ public final class Node {
             + "stamps that far ahead); it still serves reads and replicates. If the wall clock is right now, see README "
             + "\"Clocks\"", java.time.Duration.ofMillis(clock.aheadOfWallMillis()));
       }
+      currentView = new CurrentView(loadView(store), config);
+      digests = new DigestIndex(config.nodeId(), currentView.placement());
       progress.step("rebuilding the digest index", store.recordCount());
       store.forEachVersion(r -> {
         digests.changed(null, r);
         progress.record();
       });
       decideStanding(store);
-      currentView = new CurrentView(loadView(store));
       reader = RecordReader.open(vertx, config.dataDir(), config.readPoolSize(), cache, config.sqliteCacheKib());
       return new Opened(store, clock);
     }).compose(opened -> {
@@ -126,19 +126,21 @@ public final class Node {
             digests.changed(previous, current);
             cache.changed(previous, current);
           }, registry, health::storageFailing);
-      ClockOffsets offsets = new ClockOffsets(config.nodeId(), config.clusterSize(), config.maxClockOffset().toMillis(),
-          opened.clock(), health::clockProblem);
-      services = new NodeServices(config, registry, reader, health, ring, digests, opened.clock(), offsets, currentView);
+      ClockOffsets offsets = new ClockOffsets(config.nodeId(), Math.max(1, currentView.view().activeMembers()),
+          config.maxClockOffset().toMillis(), opened.clock(), health::clockProblem);
+      services = new NodeServices(config, registry, reader, health, digests, opened.clock(), offsets, currentView);
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-          .compose(v -> deploy(new MembershipVerticle(config, ring, reader, registry, health, offsets, currentView), new DeploymentOptions()))
-          .compose(v -> deploy(new AntiEntropyVerticle(config, ring, digests, reader, registry, health, currentView), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipVerticle(config, reader, registry, health, offsets, currentView), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipChanges(config, currentView, health, digests, registry), new DeploymentOptions()))
+          .compose(v -> deploy(new AntiEntropyVerticle(config, digests, reader, registry, health, currentView), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deploy(new HorizonPurger(config, health, registry), new DeploymentOptions()))
           .compose(v -> deployMany(() -> new HttpVerticle(services)));
     }).andThen(ar -> progress.finish()).onSuccess(v -> {
       health.markStarted();
-      log.info("node {} of {} (RF={}) serving on {}:{}, data in {}", config.nodeId(), config.clusterSize(),
-          config.replicationFactor(), config.host(), config.port(), config.dataDir().toAbsolutePath());
+      log.info("node {} of {} (RF={}, membership epoch {}) serving on {}:{}, data in {}", config.nodeId(),
+          currentView.view().activeMembers(), config.replicationFactor(), currentView.view().epoch(), config.host(), config.port(),
+          config.dataDir().toAbsolutePath());
     });
   }
 
@@ -156,7 +158,7 @@ public final class Node {
     String staleReason = store.staleReason();
     health.inTouch(inTouch);
     health.purgedUpTo(new Version(store.purgedUpTo(), 0).millis());
-    if (config.clusterSize() == 1) {
+    if (currentView.view().activeMembers() == 1 && !config.join()) {
       return;
     }
     if (staleReason != null) {
@@ -184,6 +186,9 @@ public final class Node {
   private MembershipView loadView(SqliteStore store) throws java.sql.SQLException {
     MembershipView configured = MembershipView.initial(config);
     String stored = store.meta(SqliteStore.META_VIEW);
+    if (config.join()) {
+      return joiningView(store, configured, stored);
+    }
     if (stored == null) {
       store.putMeta(SqliteStore.META_VIEW, configured.toJson().encode());
       store.commit();
@@ -210,6 +215,34 @@ public final class Node {
     health.viewProblem(problem);
     log.error(problem);
     return configured;
+  }
+
+  /**
+   * The view a node started to join runs with. A node that is a member already (it joined before,
+   * or is still joining) runs with its stored view. Otherwise it runs with a provisional view of
+   * epoch 0 (the configured members but itself), which any member's view supersedes, until it
+   * found the cluster's view and was added to it. A node that had left the cluster drops its
+   * records first: they are no one's replicas any longer, and it joins as a new replica.
+   */
+  private MembershipView joiningView(SqliteStore store, MembershipView configured, String stored) throws java.sql.SQLException {
+    MembershipView persisted = null;
+    try {
+      persisted = stored == null ? null : MembershipView.fromJson(stored);
+    } catch (IllegalArgumentException e) {
+      log.warn("ignoring the unreadable membership view stored in node.db: {}", e.getMessage());
+    }
+    MembershipView.State mine = persisted == null ? null : persisted.stateOf(config.nodeId());
+    if (mine != null && mine != MembershipView.State.LEFT && persisted.replicationFactor() == config.replicationFactor()) {
+      return persisted.withNamesAndAddressesOf(configured);
+    }
+    if (mine == MembershipView.State.LEFT && store.recordCount() > 0) {
+      log.info("this node left the cluster at epoch {}: removing its {} records before joining again", persisted.epoch(),
+          store.recordCount());
+      store.deleteAllRecords();
+    }
+    java.util.List<MembershipView.Member> others = new ArrayList<>(configured.members());
+    others.removeIf(m -> m.ordinal() == config.nodeId());
+    return new MembershipView(0, config.replicationFactor(), others);
   }
 
   private Future<Void> deploy(io.vertx.core.Deployable verticle, DeploymentOptions options) {
@@ -260,7 +293,7 @@ public final class Node {
   static void registerCodecs(Vertx vertx) {
     for (Class<?> type : List.of(PeerStatus.class, ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
-        StorageCommand.PurgeExpired.class, StorageCommand.DropStrays.class, StorageCommand.PutMeta.class)) {
+        StorageCommand.PurgeExpired.class, StorageCommand.DropStrays.class, StorageCommand.PutMeta.class, StorageCommand.Reindex.class)) {
       LocalCodec.register(vertx, type);
     }
   }

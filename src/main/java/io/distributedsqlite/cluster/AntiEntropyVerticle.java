@@ -54,7 +54,6 @@ public final class AntiEntropyVerticle extends VerticleBase {
   private final NodeConfig config;
   /** The view sent with every request to a peer. */
   private final CurrentView currentView;
-  private final Ring ring;
   private final DigestIndex digests;
   private final RecordReader reader;
   private final MeterRegistry registry;
@@ -78,18 +77,17 @@ public final class AntiEntropyVerticle extends VerticleBase {
   /** An exchange with one peer under way: callers for the same peer join it. */
   private record Running(PeerRepairRound round, Future<RepairReport> report) {}
 
-  public AntiEntropyVerticle(NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader,
+  public AntiEntropyVerticle(NodeConfig config, DigestIndex digests, RecordReader reader,
       MeterRegistry registry, NodeHealth health, CurrentView currentView) {
     this.config = config;
     this.currentView = currentView;
-    this.ring = ring;
     this.digests = digests;
     this.reader = reader;
     this.registry = registry;
     this.health = health;
-    this.lastCompleted = new AtomicLongArray(config.clusterSize());
-    this.repairedSinceStart = new boolean[config.clusterSize()];
-    this.peerWasRebuilding = new boolean[config.clusterSize()];
+    this.lastCompleted = new AtomicLongArray(NodeConfig.MAX_ORDINAL + 1);
+    this.repairedSinceStart = new boolean[NodeConfig.MAX_ORDINAL + 1];
+    this.peerWasRebuilding = new boolean[NodeConfig.MAX_ORDINAL + 1];
   }
 
   @Override
@@ -98,15 +96,15 @@ public final class AntiEntropyVerticle extends VerticleBase {
     meters = RepairMeters.register(registry);
     failures = Counter.builder("dsqlite_repair_failures").description("Anti-entropy rounds with a peer that failed").register(registry);
     duration = Timer.builder("dsqlite_repair_duration").description("One anti-entropy round with one peer").register(registry);
-    for (int p = 0; p < config.clusterSize(); p++) {
-      int peer = p;
-      if (peer != config.nodeId()) {
-        Gauge.builder("dsqlite_repair_last_completed_timestamp_seconds", lastCompleted, a -> a.get(peer) / 1000.0)
-            .tag("peer", Integer.toString(peer)).description("Epoch seconds of the last completed repair with the peer")
-            .register(registry);
-      }
+    for (int peer : others()) {
+      registerGauge(peer);
     }
-    peers = PeerView.follow(vertx, config.clusterSize());
+    currentView.onChange(v -> {
+      for (MembershipView.Member m : v.peersOf(config.nodeId())) {
+        registerGauge(m.ordinal());
+      }
+    });
+    peers = PeerView.follow(vertx);
     peers.onChange(status -> {
       if (status.up()) {
         repair(status.peer()); // a failure is counted and logged by repair()
@@ -117,12 +115,31 @@ public final class AntiEntropyVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>consumer(REPAIR_NOW_ADDRESS, this::repairNow);
     vertx.eventBus().consumer(PROGRESS_ADDRESS, m -> m.reply(progress()));
     vertx.eventBus().consumer(INFO_ADDRESS, m -> m.reply(info()));
-    if (config.clusterSize() > 1) {
-      vertx.setPeriodic(config.antiEntropyInterval().toMillis(), id -> repairAll());
+    vertx.setPeriodic(config.antiEntropyInterval().toMillis(), id -> repairAll());
+    if (!others().isEmpty()) {
       // Start-up: converge as soon as peers answer; retried quickly until one round succeeded.
       vertx.setTimer(rebuilding() ? 1 : 1000, id -> startupRepair());
     }
     return Future.succeededFuture();
+  }
+
+  /** The members this node repairs with: every member of its view but itself and those that left. */
+  private List<Integer> others() {
+    List<Integer> out = new ArrayList<>();
+    for (MembershipView.Member m : currentView.view().peersOf(config.nodeId())) {
+      out.add(m.ordinal());
+    }
+    return out;
+  }
+
+  private final java.util.Set<Integer> gauges = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private void registerGauge(int peer) {
+    if (gauges.add(peer)) {
+      Gauge.builder("dsqlite_repair_last_completed_timestamp_seconds", lastCompleted, a -> a.get(peer) / 1000.0)
+          .tag("peer", Integer.toString(peer)).description("Epoch seconds of the last completed repair with the peer")
+          .register(registry);
+    }
   }
 
   @Override
@@ -133,8 +150,8 @@ public final class AntiEntropyVerticle extends VerticleBase {
 
   private void startupRepair() {
     repairAll().onComplete(ar -> {
-      for (int p = 0; p < config.clusterSize(); p++) {
-        if (p != config.nodeId() && !repairedSinceStart[p]) {
+      for (int p : others()) {
+        if (!repairedSinceStart[p]) {
           long retry = rebuilding() ? Math.max(500, config.probeInterval().toMillis()) : 2000;
           vertx.setTimer(retry, id -> startupRepair());
           return;
@@ -156,15 +173,14 @@ public final class AntiEntropyVerticle extends VerticleBase {
    * 404 for keys its peers hold.
    */
   private void checkRebuilt() {
-    if (!rebuilding()) {
+    MembershipView.State mine = currentView.view().stateOf(config.nodeId());
+    // A joining node is rebuilt by streaming its ranges, not by this rule.
+    if (!rebuilding() || mine != MembershipView.State.NORMAL) {
       return;
     }
     List<Integer> repairedWith = new ArrayList<>();
     List<Integer> down = new ArrayList<>();
-    for (int p = 0; p < config.clusterSize(); p++) {
-      if (p == config.nodeId()) {
-        continue;
-      }
+    for (int p : others()) {
       if (!repairedSinceStart[p] && peers.isUp(p)) {
         return;
       }
@@ -199,7 +215,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
    */
   private java.util.SortedSet<Integer> uncoveredPeers() {
     java.util.SortedSet<Integer> awaited = new java.util.TreeSet<>();
-    for (int[] replicas : ring.rangeReplicas()) {
+    for (int[] replicas : currentView.placement().current().rangeReplicas()) {
       boolean mine = false;
       for (int r : replicas) {
         mine |= r == config.nodeId();
@@ -236,12 +252,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     if (roundDone != null) {
       return roundDone;
     }
-    List<Integer> others = new ArrayList<>();
-    for (int p = 0; p < config.clusterSize(); p++) {
-      if (p != config.nodeId()) {
-        others.add(p);
-      }
-    }
+    List<Integer> others = others();
     RepairProgress progress = new RepairProgress(config.wallMillis(), others.size());
     Future<Void> chain = Future.succeededFuture();
     for (int peer : others) {
@@ -353,7 +364,7 @@ public final class AntiEntropyVerticle extends VerticleBase {
     if (current != null) {
       return current.report();
     }
-    PeerRepairRound exchange = new PeerRepairRound(vertx, config, ring, digests, reader, client, meters, peer);
+    PeerRepairRound exchange = new PeerRepairRound(vertx, config, currentView.placement(), digests, reader, client, meters, peer);
     Future<RepairReport> f = exchange.run()
         .map(r -> {
           duration.record(r.durationMs(), TimeUnit.MILLISECONDS);

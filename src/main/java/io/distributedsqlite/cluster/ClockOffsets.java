@@ -35,7 +35,7 @@ public final class ClockOffsets {
   private record Sample(double offsetMillis, double rttMillis, long atMillis) {}
 
   private final int self;
-  private final int size;
+  private int size;
   private final long maxOffsetMillis;
   private final HybridLogicalClock clock;
   private final Consumer<String> problems;
@@ -52,13 +52,34 @@ public final class ClockOffsets {
     this.maxOffsetMillis = maxOffsetMillis;
     this.clock = clock;
     this.problems = problems;
-    this.samples = new Sample[size][WINDOW];
-    this.next = new int[size];
+    this.samples = new Sample[io.distributedsqlite.config.NodeConfig.MAX_ORDINAL + 1][];
+    this.next = new int[samples.length];
+    evaluate();
+  }
+
+  /**
+   * Follows a membership change: the majority is counted over {@code ordinals} (this node among
+   * them), and what was measured of nodes no longer among them is forgotten.
+   */
+  public synchronized void members(int[] ordinals) {
+    java.util.Set<Integer> keep = new java.util.HashSet<>();
+    for (int o : ordinals) {
+      keep.add(o);
+    }
+    for (int p = 0; p < samples.length; p++) {
+      if (!keep.contains(p)) {
+        samples[p] = null;
+      }
+    }
+    size = ordinals.length;
     evaluate();
   }
 
   /** A probe of {@code peer} that took {@code rttMillis} and found its wall clock {@code offsetMillis} ahead of ours. */
   public synchronized void record(int peer, double offsetMillis, double rttMillis) {
+    if (samples[peer] == null) {
+      samples[peer] = new Sample[WINDOW];
+    }
     samples[peer][next[peer]] = new Sample(offsetMillis, rttMillis, clock.wallMillis());
     next[peer] = (next[peer] + 1) % WINDOW;
   }
@@ -69,6 +90,9 @@ public final class ClockOffsets {
       return new Estimate(0, 0, clock.wallMillis());
     }
     Sample best = null;
+    if (samples[peer] == null) {
+      return null;
+    }
     for (Sample s : samples[peer]) {
       if (s != null && (best == null || s.rttMillis() < best.rttMillis())) {
         best = s;
@@ -102,8 +126,8 @@ public final class ClockOffsets {
     int measured = 1;
     int tooFar = 0;
     StringBuilder far = new StringBuilder();
-    for (int p = 0; p < size; p++) {
-      Estimate e = p == self ? null : estimate(p);
+    for (int p = 0; p < samples.length; p++) {
+      Estimate e = p == self || samples[p] == null ? null : estimate(p);
       if (e == null) {
         continue;
       }

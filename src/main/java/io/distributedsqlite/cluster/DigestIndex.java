@@ -5,6 +5,7 @@ import io.distributedsqlite.storage.KeyHash;
 import io.distributedsqlite.storage.Record;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Anti-entropy digests, kept current on every committed change instead of scanning the table.
@@ -27,17 +28,33 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 public final class DigestIndex implements ChangeListener {
   private final int self;
-  private final Ring ring;
-  private final AtomicLongArray[] byPeer;
+  private volatile Placement placement;
+  /** Per peer ordinal, made when a first shared key arrives. */
+  private final AtomicReferenceArray<AtomicLongArray> byPeer =
+      new AtomicReferenceArray<>(io.distributedsqlite.config.NodeConfig.MAX_ORDINAL + 1);
   private final AtomicLong strays = new AtomicLong();
 
-  public DigestIndex(int self, Ring ring) {
+  public DigestIndex(int self, Placement placement) {
     this.self = self;
-    this.ring = ring;
-    this.byPeer = new AtomicLongArray[ring.nodeCount()];
-    for (int p = 0; p < byPeer.length; p++) {
-      byPeer[p] = new AtomicLongArray(KeyHash.BUCKETS);
+    this.placement = placement;
+  }
+
+  /** An index over one ring (no membership change in progress). */
+  public DigestIndex(int self, Ring ring) {
+    this(self, new Placement(ring));
+  }
+
+  /**
+   * Forgets every digest and stray count and takes the placement of a new membership view; the
+   * caller then feeds every stored record again, with nothing changing meanwhile
+   * ({@link io.distributedsqlite.storage.StorageCommand.Reindex}).
+   */
+  public void reset(Placement next) {
+    placement = next;
+    for (int p = 0; p < byPeer.length(); p++) {
+      byPeer.set(p, null);
     }
+    strays.set(0);
   }
 
   /** Hash of what must agree between replicas: key, version and tombstone flag. */
@@ -53,7 +70,7 @@ public final class DigestIndex implements ChangeListener {
   @Override
   public void changed(Record previous, Record current) {
     String key = previous != null ? previous.key() : current.key();
-    int[] replicas = ring.replicasFor(key);
+    int[] replicas = placement.replicasFor(key).all();
     if (!contains(replicas, self)) {
       strays.addAndGet((current == null ? 0 : 1) - (previous == null ? 0 : 1));
       return;
@@ -62,7 +79,12 @@ public final class DigestIndex implements ChangeListener {
     int bucket = KeyHash.bucket(key);
     for (int peer : replicas) {
       if (peer != self) {
-        byPeer[peer].accumulateAndGet(bucket, delta, (a, b) -> a ^ b);
+        AtomicLongArray digests = byPeer.get(peer);
+        if (digests == null) {
+          byPeer.compareAndSet(peer, null, new AtomicLongArray(KeyHash.BUCKETS));
+          digests = byPeer.get(peer);
+        }
+        digests.accumulateAndGet(bucket, delta, (a, b) -> a ^ b);
       }
     }
   }
@@ -83,14 +105,14 @@ public final class DigestIndex implements ChangeListener {
 
   /** Whether this node replicates {@code key}; a record of any other key is a stray. */
   public boolean replicates(String key) {
-    return ring.isReplica(key, self);
+    return placement.isReplica(key, self);
   }
 
   /** A copy of the digests this node keeps for the records it shares with {@code peer}. */
   public long[] digestsFor(int peer) {
-    AtomicLongArray a = byPeer[peer];
-    long[] out = new long[a.length()];
-    for (int i = 0; i < out.length; i++) {
+    AtomicLongArray a = byPeer.get(peer);
+    long[] out = new long[KeyHash.BUCKETS];
+    for (int i = 0; a != null && i < out.length; i++) {
       out[i] = a.get(i);
     }
     return out;

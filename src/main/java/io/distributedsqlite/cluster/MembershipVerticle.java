@@ -54,7 +54,6 @@ public final class MembershipVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(MembershipVerticle.class);
 
   private final NodeConfig config;
-  private final Ring ring;
   private final RecordReader reader;
   private final MeterRegistry registry;
   private final ClockOffsets offsets;
@@ -72,6 +71,8 @@ public final class MembershipVerticle extends VerticleBase {
   private final String[] disagreement;
   /** Per peer: its last answer carried the same view as this node's. */
   private final boolean[] agrees;
+  /** Per peer: its epoch differs from this node's by a change being published (what /cluster shows), or null. */
+  private final String[] behind;
   /** Per peer: its last answer carried a newer epoch (this node is behind). */
   private final boolean[] newer;
   private long inTouchPersistedAt;
@@ -82,16 +83,15 @@ public final class MembershipVerticle extends VerticleBase {
   private Counter refused;
   private DistributionSummary batchBytes;
 
-  public MembershipVerticle(NodeConfig config, Ring ring, RecordReader reader, MeterRegistry registry, NodeHealth health,
+  public MembershipVerticle(NodeConfig config, RecordReader reader, MeterRegistry registry, NodeHealth health,
       ClockOffsets offsets, CurrentView currentView) {
     this.config = config;
     this.currentView = currentView;
     this.health = health;
     this.offsets = offsets;
-    this.ring = ring;
     this.reader = reader;
     this.registry = registry;
-    int n = config.clusterSize();
+    int n = NodeConfig.MAX_ORDINAL + 1;
     this.view = new PeerView(n);
     this.misses = new int[n];
     this.lastSeen = new long[n];
@@ -99,6 +99,7 @@ public final class MembershipVerticle extends VerticleBase {
     this.probing = new boolean[n];
     this.pendingHints = new AtomicLongArray(n);
     this.disagreement = new String[n];
+    this.behind = new String[n];
     this.agrees = new boolean[n];
     this.newer = new boolean[n];
   }
@@ -111,18 +112,8 @@ public final class MembershipVerticle extends VerticleBase {
         .register(registry);
     batchBytes = DistributionSummary.builder("dsqlite_peer_batch_bytes").tag("kind", "hints").baseUnit("bytes")
         .description("Bytes of records in one request to a peer").register(registry);
-    for (Peer p : config.peers()) {
-      if (p.id() != config.nodeId()) {
-        int id = p.id();
-        Gauge.builder("dsqlite_hints_pending", pendingHints, a -> a.get(id)).tag("peer", Integer.toString(id))
-            .description("Hints waiting for a replica").register(registry);
-        Gauge.builder("dsqlite_peer_up", view, v -> v.isUp(id) ? 1 : 0).tag("peer", Integer.toString(id))
-            .description("1 when the failure detector sees the peer up").register(registry);
-        Gauge.builder("dsqlite_clock_offset_seconds", offsets, o -> offsetSeconds(o.estimate(id), false)).tag("peer", Integer.toString(id))
-            .description("The peer's wall clock minus this node's, as measured by the probes (NaN before the first)").register(registry);
-        Gauge.builder("dsqlite_clock_offset_error_seconds", offsets, o -> offsetSeconds(o.estimate(id), true)).tag("peer", Integer.toString(id))
-            .description("Uncertainty of dsqlite_clock_offset_seconds: half the probe's round trip").register(registry);
-      }
+    for (MembershipView.Member m : currentView.view().peersOf(config.nodeId())) {
+      registerPeerGauges(m.ordinal());
     }
     Gauge.builder("dsqlite_clock_refusing_writes", offsets, o -> o.refusal() == null ? 0 : 1)
         .description("1 while this node refuses to coordinate writes because of its clock (offset, unmeasured, or behind its high-water mark)")
@@ -135,14 +126,31 @@ public final class MembershipVerticle extends VerticleBase {
     startedAt = config.wallMillis();
     // Re-checks the clock against its high-water mark (a one-node cluster has no probes).
     vertx.setPeriodic(1000, id -> offsets.evaluate());
-    if (config.clusterSize() > 1) {
-      probeAll();
-      vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
-      vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());
-      vertx.setPeriodic(60_000, id -> dropExpiredHints());
-    }
+    currentView.onChange(v -> vertx.runOnContext(x -> viewChanged(v)));
+    probeAll();
+    vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
+    vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());
+    vertx.setPeriodic(60_000, id -> dropExpiredHints());
     return vertx.eventBus().consumer(INFO_ADDRESS, m -> info().onSuccess(m::reply).onFailure(t -> m.fail(500, t.getMessage())))
         .completion();
+  }
+
+
+  private final java.util.Set<Integer> gauged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** The per-peer gauges, once per peer (members that join later get theirs when the view changes). */
+  private void registerPeerGauges(int id) {
+    if (!gauged.add(id)) {
+      return;
+    }
+    Gauge.builder("dsqlite_hints_pending", pendingHints, a -> a.get(id)).tag("peer", Integer.toString(id))
+        .description("Hints waiting for a replica").register(registry);
+    Gauge.builder("dsqlite_peer_up", view, v -> v.isUp(id) ? 1 : 0).tag("peer", Integer.toString(id))
+        .description("1 when the failure detector sees the peer up").register(registry);
+    Gauge.builder("dsqlite_clock_offset_seconds", offsets, o -> offsetSeconds(o.estimate(id), false)).tag("peer", Integer.toString(id))
+        .description("The peer's wall clock minus this node's, as measured by the probes (NaN before the first)").register(registry);
+    Gauge.builder("dsqlite_clock_offset_error_seconds", offsets, o -> offsetSeconds(o.estimate(id), true)).tag("peer", Integer.toString(id))
+        .description("Uncertainty of dsqlite_clock_offset_seconds: half the probe's round trip").register(registry);
   }
 
   @Override
@@ -151,12 +159,57 @@ public final class MembershipVerticle extends VerticleBase {
     return Future.succeededFuture();
   }
 
+  /**
+   * A new view: gauges for new members, the clock majority over the new members, and what was
+   * known of members that left is forgotten (they are no longer probed).
+   */
+  private void viewChanged(MembershipView v) {
+    List<Integer> ids = new ArrayList<>();
+    for (MembershipView.Member m : v.members()) {
+      if (m.state() != MembershipView.State.LEFT) {
+        ids.add(m.ordinal());
+      }
+      if (m.ordinal() != config.nodeId() && m.state() != MembershipView.State.LEFT) {
+        registerPeerGauges(m.ordinal());
+      }
+    }
+    if (!ids.contains(config.nodeId())) {
+      ids.add(config.nodeId());
+    }
+    offsets.members(ids.stream().mapToInt(Integer::intValue).toArray());
+    for (int i = 0; i < disagreement.length; i++) {
+      disagreement[i] = null;
+      newer[i] = false;
+    }
+  }
+
+  /** The members this node probes: all of its view's but itself and those that left. */
+  private List<Integer> peerIds() {
+    List<Integer> out = new ArrayList<>();
+    for (MembershipView.Member m : currentView.view().peersOf(config.nodeId())) {
+      out.add(m.ordinal());
+    }
+    return out;
+  }
+
+  /** Members counted for majorities: those of the view that did not leave. */
+  private int clusterSize() {
+    return Math.max(1, currentView.view().activeMembers());
+  }
+
+  private String addressOf(int id) {
+    try {
+      return currentView.address(id).address();
+    } catch (IllegalStateException e) {
+      return "unknown address";
+    }
+  }
+
   private void probeAll() {
     // A busy peer gets the full PEER_TIMEOUT to answer; probes never pile up on one peer.
     long timeout = config.peerTimeout().toMillis();
-    for (Peer p : config.peers()) {
-      int id = p.id();
-      if (id == config.nodeId() || probing[id]) {
+    for (int id : peerIds()) {
+      if (probing[id]) {
         continue;
       }
       probing[id] = true;
@@ -208,12 +261,24 @@ public final class MembershipVerticle extends VerticleBase {
    */
   private boolean viewAgrees(int id, ViewIdentity peerView) {
     ViewIdentity mine = currentView.identity();
-    String why = peerView == null ? null : mine.disagreement(peerView);
-    agrees[id] = peerView != null && why == null;
-    newer[id] = peerView != null && mine.compare(peerView) == ViewIdentity.Agreement.PEER_NEWER;
+    ViewIdentity.Agreement agreement = peerView == null ? ViewIdentity.Agreement.SAME : mine.compare(peerView);
+    agrees[id] = peerView != null && agreement == ViewIdentity.Agreement.SAME;
+    newer[id] = agreement == ViewIdentity.Agreement.PEER_NEWER;
+    if (newer[id]) {
+      vertx.eventBus().send(MembershipChanges.NEWER_VIEW_ADDRESS, id);
+    }
+    // An epoch apart (a change being published) is not a reason to count a peer down: the one
+    // behind adopts the newer view within a probe or two; until then the newer one refuses its
+    // requests. Another RF, or other members at the same epoch, never converge by themselves.
+    String why = agreement == ViewIdentity.Agreement.DIFFERS ? mine.disagreement(peerView) : null;
+    if (why == null && agreement != ViewIdentity.Agreement.SAME) {
+      behind[id] = mine.disagreement(peerView);
+    } else {
+      behind[id] = null;
+    }
     if (why == null) {
       if (disagreement[id] != null) {
-        log.info("peer {} ({}) now has the same membership view as this node", id, config.peers().get(id).address());
+        log.info("peer {} ({}) now has the same membership view as this node", id, addressOf(id));
         disagreement[id] = null;
       }
       adoptConfiguredViewIfAgreed();
@@ -221,7 +286,7 @@ public final class MembershipVerticle extends VerticleBase {
     }
     if (!why.equals(disagreement[id])) {
       disagreement[id] = why;
-      log.warn("not coordinating with peer {} ({}): {}", id, config.peers().get(id).address(), why);
+      log.warn("not coordinating with peer {} ({}): {}", id, addressOf(id), why);
       publish(new PeerStatus(id, false, why));
     } else if (!why.equals(view.downReason(id))) {
       view.apply(new PeerStatus(id, false, why)); // after a lost probe, /cluster shows the difference again
@@ -251,9 +316,9 @@ public final class MembershipVerticle extends VerticleBase {
     for (boolean a : agrees) {
       same += a ? 1 : 0;
     }
-    if (same >= config.clusterSize() / 2 + 1) {
+    if (same >= clusterSize() / 2 + 1) {
       log.info("{} of {} nodes run with the configured membership view (epoch {}, RF={}, {} members): storing it",
-          same, config.clusterSize(), currentView.view().epoch(), currentView.view().replicationFactor(),
+          same, clusterSize(), currentView.view().epoch(), currentView.view().replicationFactor(),
           currentView.view().members().size());
       putMeta(SqliteStore.META_VIEW, currentView.view().toJson().encode());
       health.viewProblem(null);
@@ -274,13 +339,13 @@ public final class MembershipVerticle extends VerticleBase {
     // In touch as of the moment enough peers had answered: the answer of the peer that completes
     // half of the cluster, if it is younger than the failure detector's patience.
     List<Long> answers = new ArrayList<>();
-    for (Peer p : config.peers()) {
-      if (p.id() != config.nodeId() && lastSeen[p.id()] > 0) {
-        answers.add(lastSeen[p.id()]);
+    for (int id : peerIds()) {
+      if (lastSeen[id] > 0) {
+        answers.add(lastSeen[id]);
       }
     }
     answers.sort(java.util.Comparator.reverseOrder());
-    int needed = InTouchRule.peersNeeded(config.clusterSize());
+    int needed = InTouchRule.peersNeeded(clusterSize());
     long asOf = needed == 0 ? now : answers.size() < needed ? 0 : answers.get(needed - 1);
     InTouchRule.Stretches before = health.inTouch();
     if (asOf > 0 && now - asOf <= detectionWindow()) {
@@ -337,11 +402,7 @@ public final class MembershipVerticle extends VerticleBase {
     }
     statusRoundRunning = true;
     List<Future<InTouchRule.PeerStanding>> asks = new ArrayList<>();
-    for (Peer p : config.peers()) {
-      if (p.id() == config.nodeId()) {
-        continue;
-      }
-      int id = p.id();
+    for (int id : peerIds()) {
       asks.add(client.call(io.vertx.core.http.HttpMethod.GET, id, "/internal/status", null)
           .map(body -> {
             JsonObject j = body.toJsonObject();
@@ -364,12 +425,12 @@ public final class MembershipVerticle extends VerticleBase {
       long mine = health.inTouch().until();
       long now = config.wallMillis();
       long grace = config.tombstoneGrace().toMillis();
-      switch (InTouchRule.verdict(mine, answers, config.clusterSize(), now, grace, slack(config))) {
+      switch (InTouchRule.verdict(mine, answers, clusterSize(), now, grace, slack(config))) {
         case STALE -> turnStale("last in touch with the cluster at " + Instant.ofEpochMilli(mine) + ", but "
             + InTouchRule.evidence(mine, answers, now, grace, slack(config)));
         case RESUME -> {
           log.info("{} of {} nodes answered and none went on without this node for longer than TOMBSTONE_GRACE: resuming",
-              answers.size() + 1, config.clusterSize());
+              answers.size() + 1, clusterSize());
           health.inTouch(health.inTouch().touch(now, 0));
           persistInTouch(now);
           health.resume();
@@ -398,9 +459,9 @@ public final class MembershipVerticle extends VerticleBase {
     view.apply(status);
     int peer = status.peer();
     if (status.up()) {
-      log.info("peer {} ({}) is up", peer, config.peers().get(peer).address());
+      log.info("peer {} ({}) is up", peer, addressOf(peer));
     } else {
-      log.warn("peer {} ({}) is down: {}", peer, config.peers().get(peer).address(), status.reason());
+      log.warn("peer {} ({}) is down: {}", peer, addressOf(peer), status.reason());
     }
     vertx.eventBus().publish(PeerStatus.ADDRESS, status);
     if (status.up()) {
@@ -410,10 +471,10 @@ public final class MembershipVerticle extends VerticleBase {
 
   private void replayHints() {
     reader.hintCounts().onSuccess(counts -> {
-      for (Peer p : config.peers()) {
-        pendingHints.set(p.id(), counts.getOrDefault(p.id(), 0L));
-        if (view.isUp(p.id()) && counts.getOrDefault(p.id(), 0L) > 0) {
-          replayTo(p.id());
+      for (int id : peerIds()) {
+        pendingHints.set(id, counts.getOrDefault(id, 0L));
+        if (view.isUp(id) && counts.getOrDefault(id, 0L) > 0) {
+          replayTo(id);
         }
       }
     });
@@ -496,8 +557,8 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void dropExpiredHints() {
-    for (Peer p : config.peers()) {
-      dropHintsOutsideWindow(p.id());
+    for (int id : peerIds()) {
+      dropHintsOutsideWindow(id);
     }
   }
 
@@ -537,20 +598,23 @@ public final class MembershipVerticle extends VerticleBase {
 
   private Future<JsonObject> info() {
     return reader.hintCounts().map(counts -> {
-      double[] share = ring.ownership();
+      double[] share = currentView.placement().current().ownership();
       JsonArray nodes = new JsonArray();
-      for (Peer p : config.peers()) {
-        int id = p.id();
+      for (MembershipView.Member m : currentView.view().members()) {
+        int id = m.ordinal();
         boolean self = id == config.nodeId();
+        boolean left = m.state() == MembershipView.State.LEFT;
         nodes.add(new JsonObject()
             .put("id", id)
-            .put("address", p.address())
+            .put("address", m.address())
             .put("self", self)
-            .put("state", self || view.isUp(id) ? "up" : "down")
-            .put("down_reason", self ? null : view.downReason(id))
+            .put("member", m.state().wireName())
+            .put("state", self || (!left && view.isUp(id)) ? "up" : "down")
+            .put("down_reason", self || left ? null : view.downReason(id))
+            .put("view_epoch_differs", self || left ? null : behind[id])
             .put("last_seen", self ? Instant.ofEpochMilli(config.wallMillis()).toString() : lastSeen[id] == 0 ? null : Instant.ofEpochMilli(lastSeen[id]).toString())
             .put("hints_pending", counts.getOrDefault(id, 0L))
-            .put("ownership", Math.round(share[id] * 10000) / 10000.0));
+            .put("ownership", id < share.length ? Math.round(share[id] * 10000) / 10000.0 : 0.0));
         ClockOffsets.Estimate e = offsets.estimate(id);
         nodes.getJsonObject(nodes.size() - 1)
             .put("clock_offset_ms", e == null ? null : Math.round(e.offsetMillis() * 10) / 10.0)
@@ -558,7 +622,7 @@ public final class MembershipVerticle extends VerticleBase {
       }
       return new JsonObject()
           .put("node_id", config.nodeName())
-          .put("cluster_size", config.clusterSize())
+          .put("cluster_size", clusterSize())
           .put("replication_factor", config.replicationFactor())
           .put("write_consistency", config.writeConsistency().wireName())
           .put("read_consistency", config.readConsistency().wireName())

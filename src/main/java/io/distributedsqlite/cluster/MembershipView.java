@@ -23,7 +23,11 @@ import java.util.regex.Pattern;
  */
 public record MembershipView(long epoch, int replicationFactor, List<Member> members) {
 
-  /** A member's part in the ring. Only {@code normal} exists until nodes can join and leave. */
+  /**
+   * A member's part in the ring: {@code joining} takes writes and streams its future ranges,
+   * {@code normal} owns its ranges, {@code leaving} still owns them while the nodes that take them
+   * over stream them, {@code left} owns nothing (its copies are removed by cleanup).
+   */
   public enum State {
     JOINING, NORMAL, LEAVING, LEFT;
 
@@ -41,7 +45,13 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
     }
   }
 
-  public record Member(int ordinal, String name, String address, State state) {}
+  public record Member(int ordinal, String name, String address, State state) {
+    /** The address as host and port (the last ':' separates them). */
+    public Peer peer() {
+      int colon = address.lastIndexOf(':');
+      return new Peer(ordinal, address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
+    }
+  }
 
   private static final Pattern POD_NAME = Pattern.compile("(.+-)\\d{1,6}");
 
@@ -59,9 +69,76 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
     String prefix = m.matches() ? m.group(1) : "";
     List<Member> members = new ArrayList<>(config.clusterSize());
     for (Peer p : config.peers()) {
-      members.add(new Member(p.id(), prefix + p.id(), p.address(), State.NORMAL));
+      if (p.id() < config.clusterSize()) {
+        members.add(new Member(p.id(), prefix + p.id(), p.address(), State.NORMAL));
+      }
     }
     return new MembershipView(1, config.replicationFactor(), members);
+  }
+
+  /** The member with this ordinal, or null. */
+  public Member member(int ordinal) {
+    for (Member m : members) {
+      if (m.ordinal() == ordinal) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /** The state of member {@code ordinal}, or null when it is not a member. */
+  public State stateOf(int ordinal) {
+    Member m = member(ordinal);
+    return m == null ? null : m.state();
+  }
+
+  /** The member that is joining or leaving, or null when no change is in progress. */
+  public Member changing() {
+    for (Member m : members) {
+      if (m.state() == State.JOINING || m.state() == State.LEAVING) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /** The members this node talks to: all but itself and those that left. */
+  public List<Member> peersOf(int self) {
+    List<Member> out = new ArrayList<>();
+    for (Member m : members) {
+      if (m.ordinal() != self && m.state() != State.LEFT) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  /** Members that are not {@code left}: those a settled view counts. */
+  public int activeMembers() {
+    int n = 0;
+    for (Member m : members) {
+      n += m.state() == State.LEFT ? 0 : 1;
+    }
+    return n;
+  }
+
+  /** The coordinator of membership changes: the lowest-ordinal {@code normal} member. */
+  public int coordinator() {
+    for (Member m : members) {
+      if (m.state() == State.NORMAL) {
+        return m.ordinal();
+      }
+    }
+    throw new IllegalStateException("no normal member in view " + epoch);
+  }
+
+  /** This view at the next epoch with member {@code m} added or replaced (members stay in ordinal order). */
+  public MembershipView with(Member m) {
+    List<Member> updated = new ArrayList<>(members);
+    updated.removeIf(x -> x.ordinal() == m.ordinal());
+    updated.add(m);
+    updated.sort(java.util.Comparator.comparingInt(Member::ordinal));
+    return new MembershipView(epoch + 1, replicationFactor, updated);
   }
 
   /** Epoch, RF, member count and fingerprint: what the probes and internal requests carry. */
@@ -93,7 +170,10 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
    * ordinal); null when they agree. Names and addresses may differ: they follow the configuration.
    */
   public String contradiction(MembershipView configured) {
-    if (replicationFactor == configured.replicationFactor && ordinals().equals(configured.ordinals())) {
+    // After a join or a decommission (epoch > 1) the stored members are the truth: CLUSTER_SIZE
+    // only formed the first view. RF is never changed by a membership change.
+    boolean sameMembers = epoch > 1 || ordinals().equals(configured.ordinals());
+    if (replicationFactor == configured.replicationFactor && sameMembers) {
       return null;
     }
     return "the membership view stored in node.db (RF=" + replicationFactor + ", " + members.size() + " members "
@@ -101,13 +181,12 @@ public record MembershipView(long epoch, int replicationFactor, List<Member> mem
         + ", CLUSTER_SIZE=" + configured.members.size() + ", members " + configured.ordinals() + ")";
   }
 
-  /** This view with the members' names and addresses taken from {@code configured} (same members). */
+  /** This view with the names and addresses of the members {@code configured} also has taken from it. */
   public MembershipView withNamesAndAddressesOf(MembershipView configured) {
     List<Member> updated = new ArrayList<>(members.size());
-    for (int i = 0; i < members.size(); i++) {
-      Member m = members.get(i);
-      Member c = configured.members.get(i);
-      updated.add(new Member(m.ordinal(), c.name(), c.address(), m.state()));
+    for (Member m : members) {
+      Member c = configured.member(m.ordinal());
+      updated.add(c == null ? m : new Member(m.ordinal(), c.name(), c.address(), m.state()));
     }
     return new MembershipView(epoch, replicationFactor, updated);
   }

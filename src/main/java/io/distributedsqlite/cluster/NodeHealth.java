@@ -53,6 +53,20 @@ public final class NodeHealth {
     return viewProblem.get();
   }
 
+  private final java.util.concurrent.atomic.AtomicReference<String> membership = new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * Why this node is not a full member now (joining and streaming, leaving, left, not yet in the
+   * view), or null when it is {@code normal}; the node is not ready while it is set.
+   */
+  public void membership(String why) {
+    membership.set(why);
+  }
+
+  public String membership() {
+    return membership.get();
+  }
+
   /** Why this node's clock is unfit to stamp writes (too far off the cluster, or behind its high-water mark), or null. */
   public void clockProblem(String problem) {
     clockProblem.set(problem);
@@ -165,7 +179,7 @@ public final class NodeHealth {
 
   public boolean ready() {
     return started.get() && !draining.get() && !storageFailing.get() && standing == Standing.NORMAL && clockProblem.get() == null
-        && viewProblem.get() == null;
+        && viewProblem.get() == null && membership.get() == null;
   }
 
   public String reason() {
@@ -174,6 +188,10 @@ public final class NodeHealth {
     }
     if (draining.get()) {
       return "shutting down";
+    }
+    String member = membership.get();
+    if (member != null) {
+      return "membership: " + member;
     }
     if (standing != Standing.NORMAL) {
       return standingReason;

@@ -52,7 +52,7 @@ public final class PeerClient {
   }
 
   private HttpRequest<Buffer> request(io.vertx.core.http.HttpMethod method, int peer, String uri) {
-    Peer p = config.peers().get(peer);
+    Peer p = view.address(peer);
     HttpRequest<Buffer> req = client.request(method, p.port(), p.host(), uri).timeout(timeoutMs);
     config.clusterToken().ifPresent(t -> req.putHeader("X-Cluster-Token", t));
     // The peer refuses (409 view_mismatch) a request from a node whose view differs from its own.
@@ -207,6 +207,13 @@ public final class PeerClient {
   public Future<Buffer> call(io.vertx.core.http.HttpMethod method, int peer, String uri, Buffer body) {
     HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json");
     return answer(peer, uri, body == null ? req.send() : req.sendBuffer(body));
+  }
+
+  /** A JSON request whose answer is taken whatever its status (membership changes read the peer's error). */
+  public Future<io.vertx.ext.web.client.HttpResponse<Buffer>> exchange(io.vertx.core.http.HttpMethod method, int peer, String uri,
+      Buffer body) {
+    HttpRequest<Buffer> req = request(method, peer, uri).putHeader("content-type", "application/json");
+    return body == null ? req.send() : req.sendBuffer(body);
   }
 
   private static Future<Buffer> answer(int peer, String uri, Future<io.vertx.ext.web.client.HttpResponse<Buffer>> sent) {

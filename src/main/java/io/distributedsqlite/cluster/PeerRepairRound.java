@@ -43,7 +43,7 @@ final class PeerRepairRound {
 
   private final Vertx vertx;
   private final NodeConfig config;
-  private final Ring ring;
+  private final Placement placement;
   private final DigestIndex digests;
   private final RecordReader reader;
   private final PeerClient client;
@@ -58,11 +58,11 @@ final class PeerRepairRound {
   long sent;
   long received;
 
-  PeerRepairRound(Vertx vertx, NodeConfig config, Ring ring, DigestIndex digests, RecordReader reader, PeerClient client,
+  PeerRepairRound(Vertx vertx, NodeConfig config, Placement placement, DigestIndex digests, RecordReader reader, PeerClient client,
       RepairMeters meters, int peer) {
     this.vertx = vertx;
     this.config = config;
-    this.ring = ring;
+    this.placement = placement;
     this.digests = digests;
     this.reader = reader;
     this.client = client;
@@ -157,7 +157,7 @@ final class PeerRepairRound {
     if (!w.myDone && w.mine.isEmpty()) {
       mineF = reader.bucketVersions(w.buckets, w.myNext, LISTING_PAGE).map(listing -> {
         for (Record r : listing.records()) {
-          if (ring.isReplica(r.key(), peer) && digests.replicates(r.key()) && !horizon.isPast(r)) {
+          if (placement.isReplica(r.key(), peer) && digests.replicates(r.key()) && !horizon.isPast(r)) {
             w.mine.add(r);
           }
         }

@@ -30,12 +30,17 @@ public final class PeerView {
     Arrays.fill(up, true);
   }
 
+  /** A view of every ordinal a cluster may have, all up. */
+  public PeerView() {
+    this(io.distributedsqlite.config.NodeConfig.MAX_ORDINAL + 1);
+  }
+
   /**
    * A view fed by the membership's {@link PeerStatus} events, on the event loop of the caller's
    * context (call it from the verticle that owns the view; undeploying it ends the feed).
    */
-  public static PeerView follow(Vertx vertx, int clusterSize) {
-    PeerView view = new PeerView(clusterSize);
+  public static PeerView follow(Vertx vertx) {
+    PeerView view = new PeerView();
     vertx.eventBus().<PeerStatus>consumer(PeerStatus.ADDRESS, m -> view.apply(m.body()));
     return view;
   }

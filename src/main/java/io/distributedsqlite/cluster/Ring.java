@@ -4,29 +4,34 @@ import io.distributedsqlite.storage.KeyHash;
 import java.util.Arrays;
 
 /**
- * Consistent-hash ring with virtual nodes over node ids 0..N-1. The replicas of a key (its
- * preference list) are the first RF distinct nodes clockwise from the key's hash. Pure function
- * of (N, RF, vnodes), so every node computes the same lists.
+ * Consistent-hash ring with virtual nodes over a set of node ordinals. The replicas of a key (its
+ * preference list) are the first RF distinct nodes clockwise from the key's hash. A node's tokens
+ * depend on its ordinal only, so adding a node moves keys only to it and removing one moves only
+ * its keys. Pure function of (ordinals, RF, vnodes), so every node computes the same lists.
  */
 public final class Ring {
   public static final int DEFAULT_VNODES = 256;
 
-  private final int nodeCount;
+  private final int[] nodes;
   private final int replicationFactor;
   private final long[] tokens;
   private final int[] owners;
 
-  public Ring(int nodeCount, int replicationFactor, int vnodes) {
+  /** A ring over the given node ordinals (distinct, any order). */
+  public Ring(int[] ordinals, int replicationFactor, int vnodes) {
+    int nodeCount = ordinals.length;
     if (replicationFactor < 1 || replicationFactor > nodeCount) {
       throw new IllegalArgumentException("need 1 <= RF <= N, got RF=" + replicationFactor + " N=" + nodeCount);
     }
-    this.nodeCount = nodeCount;
+    this.nodes = ordinals.clone();
+    Arrays.sort(this.nodes);
     this.replicationFactor = replicationFactor;
     int size = nodeCount * vnodes;
     long[][] pairs = new long[size][];
-    for (int n = 0; n < nodeCount; n++) {
+    for (int i = 0; i < nodeCount; i++) {
+      int n = nodes[i];
       for (int v = 0; v < vnodes; v++) {
-        pairs[n * vnodes + v] = new long[] {KeyHash.of("node-" + n + "#vnode-" + v), n};
+        pairs[i * vnodes + v] = new long[] {KeyHash.of("node-" + n + "#vnode-" + v), n};
       }
     }
     // Ties between tokens (astronomically rare) are broken by node id, deterministically.
@@ -39,12 +44,43 @@ public final class Ring {
     }
   }
 
+  public Ring(int[] ordinals, int replicationFactor) {
+    this(ordinals, replicationFactor, DEFAULT_VNODES);
+  }
+
+  /** A ring over nodes 0..nodeCount-1. */
+  public Ring(int nodeCount, int replicationFactor, int vnodes) {
+    this(firstOrdinals(nodeCount), replicationFactor, vnodes);
+  }
+
   public Ring(int nodeCount, int replicationFactor) {
     this(nodeCount, replicationFactor, DEFAULT_VNODES);
   }
 
+  private static int[] firstOrdinals(int n) {
+    int[] out = new int[Math.max(0, n)];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = i;
+    }
+    return out;
+  }
+
   public int nodeCount() {
-    return nodeCount;
+    return nodes.length;
+  }
+
+  /** The ordinals on the ring, ascending. */
+  public int[] nodes() {
+    return nodes.clone();
+  }
+
+  /** The tokens (virtual node positions) in ring order. */
+  long[] tokens() {
+    return tokens.clone();
+  }
+
+  public boolean contains(int ordinal) {
+    return Arrays.binarySearch(nodes, ordinal) >= 0;
   }
 
   public int replicationFactor() {
@@ -91,9 +127,9 @@ public final class Ring {
     return out;
   }
 
-  /** Share of the token space each node is a replica of, divided by RF (sums to 1). */
+  /** Share of the token space each node is a replica of, divided by RF (sums to 1); indexed by ordinal. */
   public double[] ownership() {
-    double[] share = new double[nodeCount];
+    double[] share = new double[nodes[nodes.length - 1] + 1];
     for (int i = 0; i < tokens.length; i++) {
       long from = tokens[(i - 1 + tokens.length) % tokens.length];
       long width = tokens[i] - from; // unsigned arithmetic wraps correctly around the ring

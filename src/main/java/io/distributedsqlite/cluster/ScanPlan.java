@@ -13,34 +13,41 @@ import java.util.Set;
  * placement every node holds part of any key range, so a scan asks every node; the answers
  * meet a level when every token range has at least {@code required} of its replicas among the
  * nodes that answered, which is what a quorum read of any single key in that range would need.
- * Immutable; built once from the ring.
+ * Immutable; built once per membership view ({@link Placement#scanPlan()}).
  */
 public final class ScanPlan {
-  private final Ring ring;
-  /** The distinct preference lists of the ring's token ranges. */
+  private final Placement placement;
+  /**
+   * The distinct preference lists of the token ranges of the current ring and, during a
+   * membership change, of the next ring too: each must have its share of answers (joint quorums).
+   */
   private final List<int[]> replicaSets;
+  private final int[] nodes;
 
-  public ScanPlan(Ring ring) {
-    this.ring = ring;
+  public ScanPlan(Placement placement) {
+    this.placement = placement;
     Set<String> seen = new LinkedHashSet<>();
     List<int[]> sets = new ArrayList<>();
-    for (int[] replicas : ring.rangeReplicas()) {
-      int[] sorted = replicas.clone();
-      Arrays.sort(sorted);
-      if (seen.add(Arrays.toString(sorted))) {
-        sets.add(sorted);
+    java.util.TreeSet<Integer> all = new java.util.TreeSet<>();
+    for (Ring ring : placement.changing() ? List.of(placement.current(), placement.next()) : List.of(placement.current())) {
+      for (int n : ring.nodes()) {
+        all.add(n);
+      }
+      for (int[] replicas : ring.rangeReplicas()) {
+        int[] sorted = replicas.clone();
+        Arrays.sort(sorted);
+        if (seen.add(Arrays.toString(sorted))) {
+          sets.add(sorted);
+        }
       }
     }
     this.replicaSets = List.copyOf(sets);
+    this.nodes = all.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** The nodes a scan page asks, in id order. */
+  /** The nodes a scan page asks, in id order: every member of either ring. */
   public int[] nodesToAsk() {
-    int[] all = new int[ring.nodeCount()];
-    for (int i = 0; i < all.length; i++) {
-      all[i] = i;
-    }
-    return all;
+    return nodes.clone();
   }
 
   /** Whether the answers of {@code answered} give every token range {@code required} replicas. */
@@ -65,11 +72,11 @@ public final class ScanPlan {
 
   /** Whether {@code node} replicates {@code key}: only replicas' copies count in a scan (others are strays). */
   public boolean counts(String key, int node) {
-    return ring.isReplica(key, node);
+    return placement.isReplica(key, node);
   }
 
   /** The replicas of {@code key}, the nodes a scan repairs when they answered with less. */
   public int[] replicasOf(String key) {
-    return ring.replicasFor(key);
+    return placement.replicasFor(key).all();
   }
 }

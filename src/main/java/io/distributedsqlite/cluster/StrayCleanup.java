@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -31,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * second like anti-entropy, and stops once it has seen as many strays as the index counts.
  */
 public final class StrayCleanup extends VerticleBase {
+  /** Run a cleanup now, of every stray whatever its age ({@code POST /admin/cleanup}); replies what it removed. */
+  public static final String CLEANUP_ADDRESS = "cleanup.now";
+  /** The last cleanup run on demand ({@code GET /admin/cleanup}). */
+  public static final String LAST_ADDRESS = "cleanup.last";
   static final int PAGE = 500;
   private static final Logger log = LoggerFactory.getLogger(StrayCleanup.class);
 
@@ -56,7 +61,40 @@ public final class StrayCleanup extends VerticleBase {
     removed = Counter.builder("dsqlite_strays_removed").description("Strays removed after STRAY_GRACE").register(registry);
     long every = Math.max(1000, Math.min(600_000, config.strayGrace().toMillis() / 2));
     vertx.setPeriodic(every, id -> runOnce());
+    vertx.eventBus().consumer(CLEANUP_ADDRESS, m -> cleanupNow().onSuccess(m::reply).onFailure(t -> m.fail(500, "cleanup_failed: "
+        + t.getMessage())));
+    vertx.eventBus().consumer(LAST_ADDRESS, m -> m.reply(last == null ? new JsonObject().put("node_id", config.nodeName())
+        .put("last", null).put("strays", digests.strays()) : last.copy().put("strays", digests.strays())));
     return Future.succeededFuture();
+  }
+
+  private JsonObject last;
+  private Future<JsonObject> runningNow;
+
+  /**
+   * Removes every record of a key this node does not replicate under its membership view,
+   * whatever its version's age: after a membership change settled, the ranges that moved away
+   * (README, "Membership"). Paced like the periodic walk; a second call joins the one running.
+   */
+  Future<JsonObject> cleanupNow() {
+    if (runningNow != null) {
+      return runningNow;
+    }
+    long started = System.nanoTime();
+    long expected = digests.strays();
+    Future<JsonObject> run = (expected <= 0 ? Future.succeededFuture(0) : walk("", expected, Long.MAX_VALUE, 0)).map(n -> {
+      JsonObject r = new JsonObject().put("node_id", config.nodeName()).put("removed", n)
+          .put("took_ms", (System.nanoTime() - started) / 1_000_000)
+          .put("finished_at", java.time.Instant.ofEpochMilli(config.wallMillis()).toString());
+      last = r;
+      if (n > 0) {
+        log.info("cleanup removed {} records this node does not replicate", n);
+      }
+      return r;
+    });
+    runningNow = run;
+    run.onComplete(ar -> runningNow = null);
+    return run;
   }
 
   /** One walk over the table, unless one is running or there are no strays. */

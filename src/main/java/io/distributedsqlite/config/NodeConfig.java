@@ -29,6 +29,9 @@ public record NodeConfig(
     int clusterSize,
     int replicationFactor,
     List<Peer> peers,
+    boolean join,
+    int streamRate,
+    Optional<StatefulSetPeers> statefulSet,
     Path dataDir,
     int maxValueBytes,
     Consistency writeConsistency,
@@ -91,8 +94,25 @@ public record NodeConfig(
 
   /** The peer entry of this node. */
   public Peer self() {
-    return peers.get(nodeId);
+    return peer(nodeId).orElseThrow();
   }
+
+  /**
+   * Where node {@code ordinal} listens as the configuration says: its PEERS entry, or under the
+   * StatefulSet DNS pattern (any ordinal); empty when PEERS does not name it. The membership view
+   * carries the addresses of the members that joined later.
+   */
+  public Optional<Peer> peer(int ordinal) {
+    for (Peer p : peers) {
+      if (p.id() == ordinal) {
+        return Optional.of(p);
+      }
+    }
+    return statefulSet.map(s -> s.peer(ordinal, port));
+  }
+
+  /** The largest node ordinal a cluster may have (CLUSTER_SIZE and NODE_ID allow 1024 nodes). */
+  public static final int MAX_ORDINAL = 1023;
 
   public static NodeConfig fromEnvironment(Map<String, String> env) {
     return fromEnvironment(env, Optional.empty(), MemoryBudget.ofThisProcess());
@@ -114,9 +134,11 @@ public record NodeConfig(
     if (rf > clusterSize) {
       throw new ConfigException("REPLICATION_FACTOR=" + rf + " exceeds CLUSTER_SIZE=" + clusterSize);
     }
-    if (nodeId >= clusterSize) {
-      throw new ConfigException("NODE_ID ordinal " + nodeId + " is outside 0.." + (clusterSize - 1) + " (CLUSTER_SIZE=" + clusterSize + ")");
+    if (nodeId > MAX_ORDINAL) {
+      throw new ConfigException("NODE_ID ordinal " + nodeId + " is outside 0.." + MAX_ORDINAL);
     }
+    // CLUSTER_SIZE forms the first membership view; a node beyond it joins the running cluster.
+    boolean join = r.bool("JOIN", false) || nodeId >= clusterSize;
     String host = r.string("HOST", "0.0.0.0");
     // Read by logback.xml before this runs; checked here so a typo stops the node with a reason
     // instead of silently logging nothing.
@@ -124,7 +146,9 @@ public record NodeConfig(
     if (!Set.of("text", "json").contains(r.string("LOG_FORMAT", "text"))) {
       throw new ConfigException("LOG_FORMAT=" + env.get("LOG_FORMAT") + " is not one of [text, json]");
     }
-    List<Peer> peers = r.peers(clusterSize, port);
+    Optional<StatefulSetPeers> statefulSet = r.string("PEERS", "").isEmpty() && (clusterSize > 1 || join)
+        ? Optional.of(StatefulSetPeers.resolve(env, ownDnsName)) : Optional.empty();
+    List<Peer> peers = r.peers(clusterSize, port, nodeId, statefulSet);
     Duration hintWindow = r.duration("HINT_WINDOW", "3h");
     Duration tombstoneGrace = r.duration("TOMBSTONE_GRACE", "10d");
     if (hintWindow.compareTo(tombstoneGrace) >= 0) {
@@ -140,6 +164,9 @@ public record NodeConfig(
         clusterSize,
         rf,
         peers,
+        join,
+        r.intIn("STREAM_RATE", 20_000, 1, 10_000_000),
+        statefulSet,
         Path.of(r.string("DATA_DIR", "./data")),
         r.intIn("MAX_VALUE_BYTES", 1 << 20, 1, 64 << 20),
         r.consistency("WRITE_CONSISTENCY", Consistency.ONE),
@@ -282,9 +309,10 @@ public record NodeConfig(
     /**
      * PEERS ({@code 0=host:port,1=host:port,...}) when given, else the StatefulSet DNS pattern
      * {@code <set>-<i>.<headless>.<namespace>.svc.<domain>:<port>} ({@link StatefulSetPeers}); a
-     * single node needs neither.
+     * single node needs neither. PEERS lists at least nodes 0..CLUSTER_SIZE-1 and this node; it may
+     * name nodes beyond CLUSTER_SIZE (nodes that join later).
      */
-    List<Peer> peers(int clusterSize, int port) {
+    List<Peer> peers(int clusterSize, int port, int self, Optional<StatefulSetPeers> statefulSet) {
       String explicit = string("PEERS", "");
       List<Peer> peers = new ArrayList<>();
       if (!explicit.isEmpty()) {
@@ -299,24 +327,29 @@ public record NodeConfig(
           if (!ids.add(id)) {
             throw new ConfigException("PEERS names node " + id + " twice");
           }
-          if (id >= clusterSize) {
-            throw new ConfigException("PEERS names node " + id + " but CLUSTER_SIZE=" + clusterSize);
+          if (id > MAX_ORDINAL) {
+            throw new ConfigException("PEERS names node " + id + ", beyond the largest ordinal " + MAX_ORDINAL);
           }
           if (peerPort < 1 || peerPort > 65535) {
             throw new ConfigException("PEERS entry '" + part.trim() + "' has a port outside 1..65535");
           }
           peers.add(new Peer(id, m.group(2), peerPort));
         }
-        if (peers.size() != clusterSize) {
-          throw new ConfigException("PEERS lists " + peers.size() + " nodes but CLUSTER_SIZE=" + clusterSize);
+        for (int i = 0; i < clusterSize; i++) {
+          if (!ids.contains(i)) {
+            throw new ConfigException("PEERS lists " + peers.size() + " nodes but not node " + i + " (CLUSTER_SIZE=" + clusterSize + ")");
+          }
+        }
+        if (!ids.contains(self)) {
+          throw new ConfigException("PEERS does not name this node (" + self + ")");
         }
         peers.sort((a, b) -> Integer.compare(a.id(), b.id()));
         return List.copyOf(peers);
       }
-      if (clusterSize == 1) {
+      if (statefulSet.isEmpty()) {
         return List.of(new Peer(0, "127.0.0.1", port));
       }
-      return StatefulSetPeers.resolve(env, ownDnsName).peers(clusterSize, port);
+      return statefulSet.get().peers(Math.max(clusterSize, self + 1), port);
     }
   }
 }

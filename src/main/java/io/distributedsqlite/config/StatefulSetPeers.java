@@ -32,7 +32,7 @@ public record StatefulSetPeers(String set, String headless, String namespace, St
    * Resolves the four parts. {@code ownDnsName} is the pod's fully qualified name, when known;
    * only a name of the form {@code <pod>.<service>.<namespace>.svc.<domain>} is used.
    */
-  static StatefulSetPeers resolve(Map<String, String> env, Optional<String> ownDnsName) {
+  public static StatefulSetPeers resolve(Map<String, String> env, Optional<String> ownDnsName) {
     Optional<String[]> own = ownDnsName.map(String::trim).map(n -> n.endsWith(".") ? n.substring(0, n.length() - 1) : n)
         .map(n -> n.split("\\.", 5))
         .filter(p -> p.length == 5 && p[3].equals("svc") && !p[4].isEmpty());
@@ -51,13 +51,18 @@ public record StatefulSetPeers(String set, String headless, String namespace, St
     return new StatefulSetPeers(set, headless, namespace, domain);
   }
 
-  /** Peer i of {@code clusterSize}, each listening on {@code port}. */
-  List<Peer> peers(int clusterSize, int port) {
-    List<Peer> peers = new ArrayList<>(clusterSize);
-    for (int i = 0; i < clusterSize; i++) {
-      peers.add(new Peer(i, set + "-" + i + "." + headless + "." + namespace + ".svc." + domain, port));
+  /** Peers 0..count-1, each listening on {@code port}. */
+  List<Peer> peers(int count, int port) {
+    List<Peer> peers = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      peers.add(peer(i, port));
     }
     return List.copyOf(peers);
+  }
+
+  /** Pod {@code ordinal}'s address: {@code <set>-<i>.<headless>.<namespace>.svc.<domain>:<port>}. */
+  Peer peer(int ordinal, int port) {
+    return new Peer(ordinal, set + "-" + ordinal + "." + headless + "." + namespace + ".svc." + domain, port);
   }
 
   /**

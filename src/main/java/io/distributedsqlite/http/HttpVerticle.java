@@ -2,7 +2,6 @@ package io.distributedsqlite.http;
 
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.cluster.PeerView;
-import io.distributedsqlite.cluster.ScanPlan;
 import io.distributedsqlite.read.ReadCoordinator;
 import io.distributedsqlite.read.ScanCoordinator;
 import io.distributedsqlite.replication.WriteCoordinator;
@@ -49,12 +48,12 @@ public final class HttpVerticle extends VerticleBase {
     // The coordinators live on this instance's event loop, beside the requests they serve, and
     // share its one view of which peers are up.
     peers = new PeerClient(vertx, services.config(), services.view());
-    PeerView view = PeerView.follow(vertx, services.config().clusterSize());
-    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.ring(), services.offsets(), peers, view,
+    PeerView view = PeerView.follow(vertx);
+    WriteCoordinator writes = new WriteCoordinator(vertx, services.config(), services.view(), services.offsets(), peers, view,
         services.registry());
-    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.ring(), services.reader(), peers, view,
+    ReadCoordinator reads = new ReadCoordinator(vertx, services.config(), services.view(), services.reader(), peers, view,
         services.clock(), services.registry(), services.health()::answersReads);
-    ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), new ScanPlan(services.ring()), services.reader(), peers,
+    ScanCoordinator scans = new ScanCoordinator(vertx, services.config(), services.view(), services.reader(), peers,
         view, () -> !services.health().answersReads(), services.registry());
     WriteAnswer writeAnswer = new WriteAnswer(services.config().nodeName());
     new ClientRoutes(services.config(), writes, reads, writeAnswer).mount(router);
@@ -65,6 +64,8 @@ public final class HttpVerticle extends VerticleBase {
     LocalApply local = new LocalApply(vertx, services.config().nodeName());
     OwnRecords own = new OwnRecords(services);
     new MembershipRoutes(services).mount(router);
+    MembershipChangeRoutes changes = new MembershipChangeRoutes(vertx, services);
+    changes.mountInternal(router);
     new ReplicaRoutes(services, local, own, gate).mount(router);
     new RepairRoutes(services, own).mount(router);
     new LegacyRoutes(services, writes, local, writeAnswer).mount(router);
@@ -72,6 +73,7 @@ public final class HttpVerticle extends VerticleBase {
     new ScanRoutes(services, scans, gate).mount(router);
     new BatchRoutes(services.config(), writes).mount(router);
     new AdminRoutes(vertx, services).mount(router);
+    changes.mountAdmin(router);
     router.errorHandler(404, ctx -> Responses.error(ctx, 404, "not_found", "no route " + ctx.request().method() + " " + safePath(ctx)));
     router.errorHandler(405, ctx -> Responses.error(ctx, 405, "method_not_allowed", ctx.request().method() + " is not allowed on " + safePath(ctx)));
     router.errorHandler(400, ctx -> Responses.error(ctx, 400, "bad_request", "the request could not be read"));

@@ -66,7 +66,7 @@ final class OpsRoutes {
   /** The longest {@code POST /admin/repair?wait=}; a longer round is followed with {@code GET /admin/repair}. */
   static final Duration MAX_REPAIR_WAIT = Duration.ofMinutes(10);
 
-  private static Duration waitParam(String text) throws BadRequest {
+  static Duration waitParam(String text) throws BadRequest {
     Duration d;
     try {
       d = Durations.parse(text);
@@ -97,8 +97,12 @@ final class OpsRoutes {
   private void cluster(RoutingContext ctx) {
     var membership = vertx.eventBus().<JsonObject>request(MembershipVerticle.INFO_ADDRESS, null);
     var repairs = vertx.eventBus().<JsonObject>request(AntiEntropyVerticle.INFO_ADDRESS, null);
-    io.vertx.core.Future.all(membership, repairs).onSuccess(cf -> {
+    var change = vertx.eventBus().<JsonObject>request(io.distributedsqlite.cluster.MembershipChanges.PROGRESS_ADDRESS, null);
+    io.vertx.core.Future.all(membership, repairs, change).onSuccess(cf -> {
       JsonObject view = membership.result().body();
+      JsonObject progress = change.result().body();
+      view.getJsonObject("view").put("state", progress.getString("state")).put("change", progress.getJsonObject("change"))
+          .put("streaming", progress.getJsonObject("streaming"));
       JsonObject lastRepair = repairs.result().body();
       for (Object o : view.getJsonArray("nodes")) {
         JsonObject node = (JsonObject) o;

@@ -83,6 +83,6 @@ final class OwnRecords {
 
   /** A copy of a key this node does not replicate (a legacy write's local copy): never served to peers. */
   boolean isStray(Record r) {
-    return !services.ring().isReplica(r.key(), services.config().nodeId());
+    return !services.view().placement().isReplica(r.key(), services.config().nodeId());
   }
 }

@@ -1,5 +1,7 @@
 package io.distributedsqlite.http;
 
+import io.distributedsqlite.config.NodeConfig;
+
 import io.distributedsqlite.cluster.DigestCodec;
 import io.distributedsqlite.cluster.PurgeHorizon;
 import io.distributedsqlite.config.PeerLimits;
@@ -83,7 +85,7 @@ final class RepairRoutes {
         long bytes = 0;
         String considered = null;
         for (Record r : listing.records()) {
-          if (services.ring().isReplica(r.key(), peer) && !own.isStray(r) && !horizon.isPast(r)) {
+          if (services.view().placement().isReplica(r.key(), peer) && !own.isStray(r) && !horizon.isPast(r)) {
             int n = RecordJson.wireBytes(r);
             if (!PeerLimits.fits(shared.size(), bytes, n)) {
               next = BucketPosition.of(considered);
@@ -114,7 +116,7 @@ final class RepairRoutes {
   }
 
   private int peerParam(RoutingContext ctx) throws BadRequest {
-    return Params.intParam(ctx, "peer", 0, services.config().clusterSize() - 1);
+    return Params.intParam(ctx, "peer", 0, NodeConfig.MAX_ORDINAL);
   }
 
   private static List<Integer> bucketsParam(RoutingContext ctx) throws BadRequest {

@@ -7,17 +7,24 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * The receiving side of the membership check on {@code /internal/*}: a request whose
  * {@link ViewIdentity#HEADER} names a view that disagrees with this node's (another RF, other
- * members, an older or a newer epoch) gets 409 {@code view_mismatch} saying what differs, and
- * changes nothing. {@code /internal/ping} and {@code /internal/status} always answer; a request
+ * members at the same epoch, or an older epoch) gets 409 {@code view_mismatch} saying what
+ * differs, and changes nothing. A newer epoch is taken (this node is about to adopt it). {@code /internal/ping} and {@code /internal/status} always answer; a request
  * without the header (the original's tools, nodes from before views) is taken as before. A
  * malformed header is 409 {@code invalid_view}.
  */
 final class ViewCheck {
   /**
    * Always answered: the probe, so both sides learn about each other, and the standing check a
-   * node cut off for long asks its peers (it must get its verdict even while views differ).
+   * node cut off for long asks its peers (it must get its verdict even while views differ); the
+   * view itself (read by a node that is behind or joining, pushed by the coordinator to nodes that
+   * are behind) and membership changes (asked by a node not yet in the view), which check what
+   * they are sent themselves.
    */
-  static final java.util.Set<String> OPEN = java.util.Set.of("/internal/ping", "/internal/status");
+  static final java.util.Set<String> OPEN = java.util.Set.of("/internal/ping", "/internal/status", "/internal/view",
+      "/internal/membership");
+
+  /** The routing context entry holding the sender's view identity, when it sent one. */
+  static final String SENDER_VIEW = "sender-view";
 
   private final CurrentView view;
 
@@ -44,7 +51,17 @@ final class ViewCheck {
       Responses.error(ctx, 409, "invalid_view", e.getMessage());
       return;
     }
-    String why = view.identity().disagreement(sender, "sender");
+    ViewIdentity mine = view.identity();
+    // A sender with a newer view is taken: it coordinates under the newer placement, and this node
+    // adopts that view from its next probe. One with an older view, or another RF or other members
+    // at the same epoch, is refused: this node takes no request of a placement it has left.
+    ViewIdentity.Agreement agreement = mine.compare(sender);
+    if (agreement == ViewIdentity.Agreement.SAME || agreement == ViewIdentity.Agreement.PEER_NEWER) {
+      ctx.put(SENDER_VIEW, sender);
+      ctx.next();
+      return;
+    }
+    String why = mine.disagreement(sender, "sender");
     if (why == null) {
       ctx.next();
     } else {

@@ -2,7 +2,8 @@ package io.distributedsqlite.read;
 
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.cluster.PeerView;
-import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.cluster.CurrentView;
+import io.distributedsqlite.cluster.ReplicaSet;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.Record;
@@ -39,7 +40,7 @@ public final class ReadCoordinator {
 
   private final Vertx vertx;
   private final NodeConfig config;
-  private final Ring ring;
+  private final CurrentView view;
   private final PeerClient client;
   private final RecordReader reader;
   private final PeerView peers;
@@ -49,22 +50,28 @@ public final class ReadCoordinator {
   private final HybridLogicalClock clock;
 
   /** {@code selfAnswers}: whether this node's own records may answer reads (false while it rebuilds). */
-  public ReadCoordinator(Vertx vertx, NodeConfig config, Ring ring, RecordReader reader, PeerClient client, PeerView peers,
+  public ReadCoordinator(Vertx vertx, NodeConfig config, CurrentView view, RecordReader reader, PeerClient client, PeerView peers,
       HybridLogicalClock clock, MeterRegistry registry, BooleanSupplier selfAnswers) {
     this.selfAnswers = selfAnswers;
     this.vertx = vertx;
     this.clock = clock;
     this.config = config;
-    this.ring = ring;
+    this.view = view;
     this.client = client;
     this.reader = reader;
     this.peers = peers;
-    this.batchers = new ReadBatcher[config.clusterSize()];
-    for (int i = 0; i < batchers.length; i++) {
-      int peer = i;
-      batchers[i] = peer == config.nodeId() ? new ReadBatcher(reader::uncachedRecords) : new ReadBatcher(keys -> client.read(peer, keys));
-    }
+    this.batchers = new ReadBatcher[NodeConfig.MAX_ORDINAL + 1];
     this.repairs = Counter.builder("dsqlite_read_repairs").description("Replicas sent a newer version by read repair").register(registry);
+  }
+
+  /** The batcher of reads to {@code node}, made on first use. */
+  private ReadBatcher batcher(int node) {
+    ReadBatcher b = batchers[node];
+    if (b == null) {
+      b = node == config.nodeId() ? new ReadBatcher(reader::uncachedRecords) : new ReadBatcher(keys -> client.read(node, keys));
+      batchers[node] = b;
+    }
+    return b;
   }
 
   public Future<ReadOutcome> read(ReadRequest req) {
@@ -104,7 +111,9 @@ public final class ReadCoordinator {
   /** One client read in progress. */
   private final class Read {
     private final ReadRequest req;
+    private final ReplicaSet set;
     private final int[] order;
+    /** How many are asked at once: the level's count, or every replica during a membership change. */
     private final int required;
     private final Promise<ReadOutcome> answer = Promise.promise();
     /** Per position in {@link #order}: whether that replica answered, and its record (null: none). */
@@ -125,8 +134,9 @@ public final class ReadCoordinator {
     Read(ReadRequest req) {
       this.req = req;
       this.selfServes = selfAnswers.getAsBoolean();
-      this.order = askOrder(ring.replicasFor(req.key()), selfServes);
-      this.required = req.level().required(order.length);
+      this.set = view.placement().replicasFor(req.key());
+      this.order = askOrder(set.all(), selfServes);
+      this.required = set.moving() ? order.length : req.level().required(order.length);
       this.answered = new boolean[order.length];
       this.records = new Record[order.length];
     }
@@ -154,7 +164,7 @@ public final class ReadCoordinator {
       } else if (replica != config.nodeId() && !peers.isUp(replica)) {
         f = Future.failedFuture("peer " + replica + " is down");
       } else {
-        f = batchers[replica].send(req.key());
+        f = batcher(replica).send(req.key());
       }
       if (replica != config.nodeId() && !speculated && speculation < 0 && !f.isComplete()) {
         speculation = vertx.setTimer(SPECULATE_AFTER_MS, id -> speculate());
@@ -189,15 +199,32 @@ public final class ReadCoordinator {
       }
     }
 
+    /** Whether the replicas that answered meet the level (among current and next ones during a change). */
+    private boolean enough() {
+      if (!set.moving()) {
+        return answers >= required;
+      }
+      return set.met(req.level(), node -> {
+        for (int i = 0; i < order.length; i++) {
+          if (order[i] == node) {
+            return answered[i];
+          }
+        }
+        return false;
+      });
+    }
+
     private void decide() {
-      if (!replied && (answers >= required || pending == 0)) {
+      if (!replied && (enough() || pending == 0)) {
         replied = true;
         if (speculation >= 0) {
           vertx.cancelTimer(speculation);
         }
         Record newest = newest();
-        int stale = answers >= required ? countStale(newest) : 0;
-        answer.complete(new ReadOutcome(newest, req.level(), order.length, asked, required, answers, stale));
+        boolean met = enough();
+        int stale = met ? countStale(newest) : 0;
+        answer.complete(new ReadOutcome(newest, req.level(), order.length, asked, req.level().required(set.current().length),
+            answers, met, stale));
       }
       if (replied && pending == 0) {
         repair();

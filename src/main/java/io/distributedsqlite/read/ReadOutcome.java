@@ -6,10 +6,8 @@ import io.distributedsqlite.storage.Record;
 /**
  * The newest record among the replicas that answered (null when none holds the key), and the
  * counts behind it: the key's replicas, how many were asked, needed and answered, and how many
- * of those that answered were found stale (and are sent the newest version).
+ * of those that answered were found stale (and are sent the newest version). {@code met}: the
+ * level was met (during a membership change, among the current and among the next replicas).
  */
-public record ReadOutcome(Record newest, Consistency level, int replicas, int asked, int required, int answered, int repaired) {
-  public boolean met() {
-    return answered >= required;
-  }
-}
+public record ReadOutcome(Record newest, Consistency level, int replicas, int asked, int required, int answered, boolean met,
+    int repaired) {}

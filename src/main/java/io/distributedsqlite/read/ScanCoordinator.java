@@ -50,18 +50,18 @@ public final class ScanCoordinator {
 
   private final Vertx vertx;
   private final NodeConfig config;
-  private final ScanPlan plan;
+  private final io.distributedsqlite.cluster.CurrentView view;
   private final RecordReader reader;
   private final PeerClient client;
   private final BooleanSupplier ownRecordsWithheld;
   private final PeerView peers;
   private final Counter repairs;
 
-  public ScanCoordinator(Vertx vertx, NodeConfig config, ScanPlan plan, RecordReader reader, PeerClient client, PeerView peers,
+  public ScanCoordinator(Vertx vertx, NodeConfig config, io.distributedsqlite.cluster.CurrentView view, RecordReader reader, PeerClient client, PeerView peers,
       BooleanSupplier ownRecordsWithheld, MeterRegistry registry) {
     this.vertx = vertx;
     this.config = config;
-    this.plan = plan;
+    this.view = view;
     this.reader = reader;
     this.client = client;
     this.ownRecordsWithheld = ownRecordsWithheld;
@@ -70,12 +70,13 @@ public final class ScanCoordinator {
   }
 
   public Future<ScanOutcome> scan(ScanRequest req) {
+    ScanPlan plan = view.placement().scanPlan();
     int[] nodes = plan.nodesToAsk();
     List<Future<ScanPage>> pages = new ArrayList<>(nodes.length);
     for (int node : nodes) {
       pages.add(page(node, req).recover(t -> Future.succeededFuture(null)));
     }
-    return Future.join(pages).map(cf -> decide(req, nodes, pages));
+    return Future.join(pages).map(cf -> decide(plan, req, nodes, pages));
   }
 
   /** This node's page from its read pool, a peer's over {@code /internal/scan}. */
@@ -92,7 +93,7 @@ public final class ScanCoordinator {
     return client.scan(node, req.range(), req.after(), req.limit(), req.values());
   }
 
-  private ScanOutcome decide(ScanRequest req, int[] nodes, List<Future<ScanPage>> pages) {
+  private ScanOutcome decide(ScanPlan plan, ScanRequest req, int[] nodes, List<Future<ScanPage>> pages) {
     int required = req.level().required(config.replicationFactor());
     BitSet answered = new BitSet();
     String frontier = null;
@@ -148,7 +149,7 @@ public final class ScanCoordinator {
         }
       }
     }
-    int repaired = repair(decided, answered, req.values());
+    int repaired = repair(plan, decided, answered, req.values());
     return new ScanOutcome(items, cursor, req.level(), nodes.length, answered.cardinality(), required, weakest, repaired);
   }
 
@@ -167,7 +168,7 @@ public final class ScanCoordinator {
    * how many copies are being repaired; the sends complete in the background, failures are left
    * to hints and anti-entropy.
    */
-  private int repair(List<Map.Entry<String, Map<Integer, Record>>> decided, BitSet answered, boolean values) {
+  private int repair(ScanPlan plan, List<Map.Entry<String, Map<Integer, Record>>> decided, BitSet answered, boolean values) {
     Map<Integer, List<Record>> sends = new HashMap<>();
     // Without values: per node holding the newest version, the keys to fetch from it, and who needs each.
     Map<Integer, Map<String, List<Integer>>> fetches = new HashMap<>();

@@ -1,49 +1,56 @@
 package io.distributedsqlite.replication;
 
+import io.distributedsqlite.cluster.ReplicaSet;
+import io.distributedsqlite.config.Consistency;
 import io.distributedsqlite.storage.WriteRefused;
+import java.util.BitSet;
 
 /**
- * Quorum arithmetic for one coordinated request: with {@code replicas} asked and {@code required}
- * needed, the outcome is decided the moment enough acks arrived, or the moment so many failed
- * that the rest could no longer reach {@code required}. {@link #decidedNow()} is true exactly
- * once, at that moment.
+ * Quorum arithmetic for one coordinated request to a key's {@link ReplicaSet}: the outcome is
+ * decided the moment the acks meet the level (among the current and among the next replicas
+ * while the membership changes), or the moment so many failed that the rest could no longer meet
+ * it. {@link #decidedNow()} is true exactly once, at that moment.
  */
 public final class AckCounter {
-  private final int replicas;
-  private final int required;
-  private int acked;
-  private int failed;
+  private final ReplicaSet replicas;
+  private final Consistency level;
+  private final BitSet acked = new BitSet();
+  private final BitSet failed = new BitSet();
   private boolean decided;
   private boolean answered;
   private WriteRefused localRefusal;
 
-  public AckCounter(int replicas, int required) {
+  public AckCounter(ReplicaSet replicas, Consistency level) {
     this.replicas = replicas;
-    this.required = required;
+    this.level = level;
   }
 
-  public void ack() {
-    acked++;
+  public void ack(int node) {
+    acked.set(node);
   }
 
-  public void fail() {
-    failed++;
+  public void fail(int node) {
+    failed.set(node);
   }
 
   public boolean decidedNow() {
     if (decided) {
       return false;
     }
-    if (acked >= required || replicas - failed < required) {
+    if (met() || !stillPossible()) {
       decided = true;
       return true;
     }
     return false;
   }
 
+  private boolean stillPossible() {
+    return replicas.met(level, node -> !failed.get(node));
+  }
+
   /** Every replica answered or failed. */
   public boolean settled() {
-    return acked + failed == replicas;
+    return acked.cardinality() + failed.cardinality() >= replicas.all().length;
   }
 
   /**
@@ -55,7 +62,7 @@ public final class AckCounter {
     if (answered) {
       return false;
     }
-    if (acked >= required || (replicas - failed < required && settled())) {
+    if (met() || (!stillPossible() && settled())) {
       answered = true;
       return true;
     }
@@ -63,15 +70,16 @@ public final class AckCounter {
   }
 
   public boolean met() {
-    return acked >= required;
+    return replicas.met(level, acked::get);
   }
 
   public int acked() {
-    return acked;
+    return acked.cardinality();
   }
 
+  /** Acks the level needs among the current replicas (as many again among the next ones during a change). */
   public int required() {
-    return required;
+    return level.required(replicas.current().length);
   }
 
   /** Why this node's own storage refused the write, or null when it did not refuse (or failed otherwise). */

@@ -4,7 +4,8 @@ import io.distributedsqlite.cluster.ClockOffsets;
 import io.distributedsqlite.cluster.PeerClient;
 import io.distributedsqlite.storage.ApplyResult;
 import io.distributedsqlite.cluster.PeerView;
-import io.distributedsqlite.cluster.Ring;
+import io.distributedsqlite.cluster.CurrentView;
+import io.distributedsqlite.cluster.ReplicaSet;
 import io.distributedsqlite.config.NodeConfig;
 import io.distributedsqlite.storage.HybridLogicalClock;
 import io.distributedsqlite.storage.Record;
@@ -39,7 +40,7 @@ public final class WriteCoordinator {
 
   private final Vertx vertx;
   private final NodeConfig config;
-  private final Ring ring;
+  private final CurrentView view;
   private final HybridLogicalClock clock;
   private final PeerView peers;
   private final ReplicaLink[] links;
@@ -52,28 +53,19 @@ public final class WriteCoordinator {
   /** Stamps per write at most: the first and up to three re-stamps after losing to an unseen version. */
   static final int MAX_ATTEMPTS = 4;
 
-  public WriteCoordinator(Vertx vertx, NodeConfig config, Ring ring, ClockOffsets offsets, PeerClient client, PeerView peers,
+  private final PeerClient client;
+
+  public WriteCoordinator(Vertx vertx, NodeConfig config, CurrentView view, ClockOffsets offsets, PeerClient client, PeerView peers,
       MeterRegistry registry) {
     this.vertx = vertx;
     this.offsets = offsets;
     HybridLogicalClock clock = offsets.clock();
     this.config = config;
-    this.ring = ring;
+    this.view = view;
     this.clock = clock;
     this.peers = peers;
-    this.links = new ReplicaLink[config.clusterSize()];
-    for (int i = 0; i < links.length; i++) {
-      int peer = i;
-      // A full queue refuses new writes rather than growing: locally as the storage worker's own
-      // refusal (503 overloaded), towards a peer as a failed send (the write is hinted).
-      links[i] = peer == config.nodeId()
-          ? new ReplicaLink(records -> vertx.eventBus().<ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL)
-              .map(m -> m.body()),
-              config.writeQueueMax(), () -> new WriteRefused(WriteRefused.Reason.OVERLOADED,
-                  "write queue is full (" + config.writeQueueMax() + " writes)"))
-          : new ReplicaLink(records -> client.apply(peer, records),
-              config.writeQueueMax(), () -> new IllegalStateException("the queue to peer " + peer + " is full"));
-    }
+    this.client = client;
+    this.links = new ReplicaLink[NodeConfig.MAX_ORDINAL + 1];
     this.hintsStored = Counter.builder("dsqlite_hints_stored").description("Writes kept as hints for replicas that did not ack").register(registry);
     this.unavailable = Counter.builder("dsqlite_writes_unavailable").description("Writes whose consistency level was not met").register(registry);
     this.restamped = Counter.builder("dsqlite_writes_restamped")
@@ -82,10 +74,28 @@ public final class WriteCoordinator {
         .description("Writes refused with 503 clock_offset because this node's clock was unfit to stamp them").register(registry);
     // A peer seen down is skipped, and the writes queued for it fail over to hints.
     peers.onChange(status -> {
-      if (!status.up()) {
+      if (!status.up() && links[status.peer()] != null) {
         links[status.peer()].failQueued("peer " + status.peer() + " is down");
       }
     });
+  }
+
+  /** The link to {@code node}, made on first use (members that join later get theirs then). */
+  private ReplicaLink link(int node) {
+    ReplicaLink link = links[node];
+    if (link == null) {
+      // A full queue refuses new writes rather than growing: locally as the storage worker's own
+      // refusal (503 overloaded), towards a peer as a failed send (the write is hinted).
+      link = node == config.nodeId()
+          ? new ReplicaLink(records -> vertx.eventBus().<ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL)
+              .map(m -> m.body()),
+              config.writeQueueMax(), () -> new WriteRefused(WriteRefused.Reason.OVERLOADED,
+                  "write queue is full (" + config.writeQueueMax() + " writes)"))
+          : new ReplicaLink(records -> client.apply(node, records),
+              config.writeQueueMax(), () -> new IllegalStateException("the queue to peer " + node + " is full"));
+      links[node] = link;
+    }
+    return link;
   }
 
   /**
@@ -108,7 +118,9 @@ public final class WriteCoordinator {
    */
   public List<Future<WriteOutcome>> writeAll(List<WriteRequest> reqs) {
     for (ReplicaLink link : links) {
-      link.hold();
+      if (link != null) {
+        link.hold();
+      }
     }
     List<Future<WriteOutcome>> out = new java.util.ArrayList<>(reqs.size());
     try {
@@ -117,7 +129,9 @@ public final class WriteCoordinator {
       }
     } finally {
       for (ReplicaLink link : links) {
-        link.release();
+        if (link != null) {
+          link.release();
+        }
       }
     }
     return out;
@@ -154,16 +168,16 @@ public final class WriteCoordinator {
    */
   private final class Write {
     private final WriteRequest req;
+    private final ReplicaSet set;
     private final int[] replicas;
-    private final int required;
     private final Promise<WriteOutcome> answer = Promise.promise();
     private int attempt = -1;
     private boolean answered;
 
     Write(WriteRequest req) {
       this.req = req;
-      this.replicas = ring.replicasFor(req.key());
-      this.required = req.level().required(replicas.length);
+      this.set = view.placement().replicasFor(req.key());
+      this.replicas = set.all();
     }
 
     Future<WriteOutcome> start() {
@@ -180,7 +194,7 @@ public final class WriteCoordinator {
       Record record = req.tombstone()
           ? Record.tombstone(req.key(), version)
           : Record.write(req.key(), req.value(), version, req.expiresAt());
-      AckCounter acks = new AckCounter(replicas.length, required);
+      AckCounter acks = new AckCounter(set, req.level());
       for (int replica : replicas) {
         Future<ApplyResult.Outcome> sent;
         if (replica == config.nodeId()) {
@@ -188,7 +202,7 @@ public final class WriteCoordinator {
         } else if (!peers.isUp(replica)) {
           sent = Future.failedFuture("peer " + replica + " is down");
         } else {
-          sent = links[replica].send(record);
+          sent = link(replica).send(record);
         }
         sent.onComplete(ar -> settled(current, acks, replica, record, ar));
       }
@@ -196,29 +210,29 @@ public final class WriteCoordinator {
 
     private void settled(int att, AckCounter acks, int replica, Record record, AsyncResult<ApplyResult.Outcome> ar) {
       if (ar.failed()) {
-        acks.fail();
+        acks.fail(replica);
         if (replica != config.nodeId()) {
           hint(replica, record);
         }
       } else {
         ApplyResult.Outcome o = ar.result();
         switch (o.kind()) {
-          case APPLIED -> acks.ack();
+          case APPLIED -> acks.ack(replica);
           case SUPERSEDED -> {
             clock.observe(o.winner());
             if (!answered && att == attempt && attempt + 1 < MAX_ATTEMPTS) {
               send();
               return;
             }
-            acks.fail();
+            acks.fail(replica);
           }
           // Stamped beyond that replica's future cap: a hint would be refused as well.
-          case REFUSED_FUTURE -> acks.fail();
+          case REFUSED_FUTURE -> acks.fail(replica);
         }
       }
       if (att == attempt && !answered && acks.readyToAnswer()) {
         answered = true;
-        WriteOutcome out = new WriteOutcome(record.version(), replicas.length, acks.required(), acks.acked(),
+        WriteOutcome out = new WriteOutcome(record.version(), replicas.length, acks.required(), acks.acked(), acks.met(),
             acks.localRefusal(), attempt);
         if (!out.met()) {
           unavailable.increment();
@@ -229,7 +243,7 @@ public final class WriteCoordinator {
   }
 
   private Future<ApplyResult.Outcome> applyLocally(Record record, AckCounter acks) {
-    return links[config.nodeId()].send(record)
+    return link(config.nodeId()).send(record)
         .onFailure(t -> acks.localRefusal(WriteRefused.from(t)));
   }
 

@@ -5,15 +5,14 @@ import io.distributedsqlite.storage.WriteRefused;
 
 /**
  * How a coordinated write ended: {@code acked} of {@code replicas} committed it, {@code required}
- * were needed. {@code localRefusal} is this node's own storage refusing the write (queue full,
+ * were needed ({@code met}: the level was met; during a membership change among the current and
+ * among the next replicas both). {@code localRefusal} is this node's own storage refusing the write (queue full,
  * disk full, other storage error), or null. {@code restamps}: how often the write was stamped
  * again before the answer because a replica kept a newer version it had not seen; {@code version}
  * is the final stamp.
  */
-public record WriteOutcome(Version version, int replicas, int required, int acked, WriteRefused localRefusal, int restamps) {
-  public boolean met() {
-    return acked >= required;
-  }
+public record WriteOutcome(Version version, int replicas, int required, int acked, boolean met, WriteRefused localRefusal,
+    int restamps) {
 
   /**
    * The refusal the client gets instead of "consistency not met", so it sees why: no replica
@@ -22,7 +21,7 @@ public record WriteOutcome(Version version, int replicas, int required, int acke
    * Null when the write met its level or no such refusal explains it.
    */
   public WriteRefused refusal() {
-    if (met() || acked > 0 || localRefusal == null) {
+    if (met || acked > 0 || localRefusal == null) {
       return null;
     }
     WriteRefused.Reason reason = localRefusal.reason();

@@ -67,6 +67,15 @@ final class CommandExecutor {
       }
       return new CommandResult.Purged(purged.size(), store.purgedUpTo());
     }
+    if (cmd instanceof StorageCommand.Reindex x) {
+      x.before().run();
+      long[] n = {0};
+      store.forEachVersion(r -> {
+        x.each().accept(r);
+        n[0]++;
+      });
+      return new CommandResult.Counted((int) n[0]);
+    }
     // StorageCommand is sealed and every kind is handled above; Java 17 has no exhaustive type switch.
     throw new IllegalArgumentException("unknown storage command " + cmd);
   }

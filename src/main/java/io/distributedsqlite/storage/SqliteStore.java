@@ -472,6 +472,20 @@ public final class SqliteStore implements AutoCloseable {
     return meta(META_REBUILT) != null || meta("alive") != null;
   }
 
+  /**
+   * Removes every record and hint and the rebuilt mark, in one committed transaction: a node that
+   * left the cluster holds nothing any longer, and joins again as a new replica.
+   */
+  public void deleteAllRecords() throws SQLException {
+    ensureTransaction();
+    try (Statement st = conn.createStatement()) {
+      st.executeUpdate("DELETE FROM kv");
+      st.executeUpdate("DELETE FROM hints");
+      st.executeUpdate("DELETE FROM meta WHERE name IN ('" + META_REBUILT + "', 'alive')");
+    }
+    commit();
+  }
+
   /** How many records (tombstones included) the file holds; the total of the start-up digest rebuild. */
   public long recordCount() throws SQLException {
     try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM kv")) {

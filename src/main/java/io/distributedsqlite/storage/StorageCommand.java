@@ -75,4 +75,16 @@ public sealed interface StorageCommand {
       return 1;
     }
   }
+
+  /**
+   * Feed every stored record's key, version and tombstone flag (no values) to {@code each}, after
+   * {@code before} ran; between two commits, so no change is reported meanwhile. Rebuilds an index
+   * kept by a change listener when what it derives from changes (the membership view). Replies the
+   * number of records fed.
+   */
+  record Reindex(Runnable before, java.util.function.Consumer<Record> each) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
 }

@@ -117,10 +117,18 @@ public final class StorageVerticle extends VerticleBase {
     List<StorageCommand> commands = new ArrayList<>();
     int records = 0;
     while (!queue.isEmpty() && (records == 0 || records + queue.peek().body().size() <= batchMax)) {
+      // A reindex runs in a batch of its own: the changes of the commands before it are reported
+      // before it reads the file, none after it are read by it.
+      if (!batch.isEmpty() && queue.peek().body() instanceof StorageCommand.Reindex) {
+        break;
+      }
       Message<StorageCommand> m = queue.poll();
       batch.add(m);
       commands.add(m.body());
       records += m.body().size();
+      if (m.body() instanceof StorageCommand.Reindex) {
+        break;
+      }
     }
     depth.set(queue.size());
     if (batch.isEmpty()) {

@@ -46,7 +46,7 @@ class PeerViewTest {
   void aFollowingViewTakesInThePublishedStatusesOnItsOwnEventLoop(Vertx vertx, VertxTestContext ctx) {
     LocalCodec.register(vertx, PeerStatus.class);
     vertx.runOnContext(v -> {
-      PeerView view = PeerView.follow(vertx, 3);
+      PeerView view = PeerView.follow(vertx);
       Thread loop = Thread.currentThread();
       view.onChange(s -> ctx.verify(() -> {
         assertEquals(loop, Thread.currentThread(), "statuses arrive on the view's event loop");

@@ -50,7 +50,7 @@ class ReadCoordinatorTest {
     reads = loop.get(() -> {
       PeerView peers = new PeerView(3);
       peers.apply(new PeerStatus(2, false, "seen down by the test"));
-      return new ReadCoordinator(cluster.node(0).vertx(), node0.config(), node0.ring(), node0.reader(),
+      return new ReadCoordinator(cluster.node(0).vertx(), node0.config(), node0.view(), node0.reader(),
           new PeerClient(cluster.node(0).vertx(), node0.config(), node0.view()), peers, node0.clock(), new SimpleMeterRegistry(), () -> true);
     });
   }
@@ -66,7 +66,7 @@ class ReadCoordinatorTest {
   private static String keyWithNode2BeforeNode1(String prefix) {
     for (int i = 0; ; i++) {
       String key = prefix + i;
-      List<Integer> order = Arrays.stream(cluster.node(0).services().ring().replicasFor(key)).boxed().toList();
+      List<Integer> order = Arrays.stream(cluster.node(0).services().view().placement().replicasFor(key).all()).boxed().toList();
       if (order.indexOf(2) < order.indexOf(1)) {
         return key;
       }

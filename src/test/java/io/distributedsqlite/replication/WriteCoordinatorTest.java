@@ -47,7 +47,7 @@ class WriteCoordinatorTest {
     writes = loop.get(() -> {
       PeerView peers = new PeerView(3);
       peers.apply(new PeerStatus(2, false, "stopped by the test"));
-      return new WriteCoordinator(cluster.node(0).vertx(), node0.config(), node0.ring(), node0.offsets(),
+      return new WriteCoordinator(cluster.node(0).vertx(), node0.config(), node0.view(), node0.offsets(),
           new PeerClient(cluster.node(0).vertx(), node0.config(), node0.view()), peers, new SimpleMeterRegistry());
     });
   }

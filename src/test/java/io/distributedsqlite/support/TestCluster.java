@@ -26,13 +26,24 @@ public final class TestCluster implements AutoCloseable {
   private final Node[] nodes;
   private final Map<Integer, Map<String, String>> nodeEnv = new HashMap<>();
 
-  private TestCluster(int size, int rf, Path baseDir, Map<String, String> extraEnv) {
+  private TestCluster(int size, int spares, int rf, Path baseDir, Map<String, String> extraEnv) {
     this.size = size;
     this.rf = rf;
     this.baseDir = baseDir;
     this.extraEnv = extraEnv;
-    this.ports = new int[size];
-    this.nodes = new Node[size];
+    this.ports = new int[size + spares];
+    this.nodes = new Node[size + spares];
+  }
+
+  /**
+   * As {@link #start(int, int, Path, Map)}, with {@code spares} more nodes configured (ports and
+   * PEERS entries) but not started: nodes {@code size..size+spares-1}, beyond CLUSTER_SIZE, which
+   * join the running cluster when {@link #startNode started}.
+   */
+  public static TestCluster startWithSpares(int size, int spares, int rf, Path baseDir, Map<String, String> extraEnv) {
+    TestCluster c = new TestCluster(size, spares, rf, baseDir, extraEnv);
+    c.boot();
+    return c;
   }
 
   /** Starts {@code size} nodes with replication factor {@code rf}; {@code extraEnv} overrides settings. */
@@ -47,19 +58,23 @@ public final class TestCluster implements AutoCloseable {
    * repair round) before they answer reads; this returns once every node is ready.
    */
   public static TestCluster startNamed(int size, int rf, Path baseDir, String namePrefix, Map<String, String> extraEnv) {
-    TestCluster c = new TestCluster(size, rf, baseDir, extraEnv);
+    TestCluster c = new TestCluster(size, 0, rf, baseDir, extraEnv);
     c.namePrefix = namePrefix;
-    for (int i = 0; i < size; i++) {
-      c.ports[i] = freePort();
-    }
-    for (int i = 0; i < size; i++) {
-      c.startNode(i);
-    }
-    for (int i = 0; i < size; i++) {
-      c.awaitReady(i, java.time.Duration.ofSeconds(30));
-    }
-    c.awaitClocksMeasured();
+    c.boot();
     return c;
+  }
+
+  private void boot() {
+    for (int i = 0; i < ports.length; i++) {
+      ports[i] = freePort();
+    }
+    for (int i = 0; i < size; i++) {
+      startNode(i);
+    }
+    for (int i = 0; i < size; i++) {
+      awaitReady(i, java.time.Duration.ofSeconds(30));
+    }
+    awaitClocksMeasured();
   }
 
   /** NODE_ID of node {@code i} as configured. */
@@ -129,7 +144,7 @@ public final class TestCluster implements AutoCloseable {
   /** The environment node {@code i} starts with. */
   public Map<String, String> env(int i) {
     StringBuilder peers = new StringBuilder();
-    for (int p = 0; p < size; p++) {
+    for (int p = 0; p < ports.length; p++) {
       peers.append(p == 0 ? "" : ",").append(p).append("=127.0.0.1:").append(ports[p]);
     }
     Map<String, String> env = new HashMap<>();
@@ -185,7 +200,7 @@ public final class TestCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    for (int i = 0; i < size; i++) {
+    for (int i = 0; i < nodes.length; i++) {
       try {
         stopNode(i);
       } catch (RuntimeException ignored) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.distributedsqlite.cluster.Placement;
 import io.distributedsqlite.cluster.Ring;
 import io.distributedsqlite.cluster.ScanPlan;
 import io.distributedsqlite.storage.KeyRange;
@@ -42,7 +43,7 @@ class KeyRangeTest {
 
   @Test
   void answersCoverTheRingWhenEveryRangeHasEnoughOfItsReplicas() {
-    ScanPlan plan = new ScanPlan(new Ring(4, 3));
+    ScanPlan plan = new ScanPlan(new Placement(new Ring(4, 3)));
     BitSet all = new BitSet();
     all.set(0, 4);
     assertEquals(3, plan.weakestRange(all));

@@ -164,7 +164,8 @@ class NodeConfigTest {
         bad("PORT not a number", "PORT", "PORT", "80a"),
         bad("NODE_ID not an ordinal", "NODE_ID", "NODE_ID", "alpha"),
         bad("NODE_ID pod name without ordinal", "NODE_ID", "NODE_ID", "distributed-sqlite-"),
-        bad("NODE_ID outside the cluster", "NODE_ID", "NODE_ID", "distributed-sqlite-3", "CLUSTER_SIZE", "3"),
+        bad("NODE_ID beyond the largest ordinal", "NODE_ID", "NODE_ID", "distributed-sqlite-1024", "CLUSTER_SIZE", "3"),
+        bad("PEERS without this node", "PEERS", "NODE_ID", "3", "CLUSTER_SIZE", "2", "PEERS", "0=a:1,1=b:2"),
         bad("NODE_ID negative", "NODE_ID", "NODE_ID", "-1", "CLUSTER_SIZE", "3"),
         bad("NODE_ID huge ordinal", "NODE_ID", "NODE_ID", "node-12345678901"),
         bad("duplicate PEERS ids", "PEERS", "CLUSTER_SIZE", "2", "PEERS", "0=a:1,0=b:2"),
@@ -195,6 +196,22 @@ class NodeConfigTest {
         bad("MAX_VALUE_BYTES zero", "MAX_VALUE_BYTES", "MAX_VALUE_BYTES", "0"),
         bad("WRITE_BATCH_MAX not a number", "WRITE_BATCH_MAX", "WRITE_BATCH_MAX", "lots"),
         bad("PROBE_FAILURES zero", "PROBE_FAILURES", "PROBE_FAILURES", "0"));
+  }
+
+  @Test
+  void aNodeBeyondClusterSizeJoinsAndPeersMayNameNodesThatJoinLater() {
+    NodeConfig joining = NodeConfig.fromEnvironment(env("NODE_ID", "3", "CLUSTER_SIZE", "3", "REPLICATION_FACTOR", "3",
+        "PEERS", "0=a:1,1=b:2,2=c:3,3=d:4,4=e:5"));
+    assertTrue(joining.join(), "an ordinal beyond CLUSTER_SIZE joins the running cluster");
+    assertEquals(new Peer(3, "d", 4), joining.self());
+    assertEquals(new Peer(4, "e", 5), joining.peer(4).orElseThrow());
+    NodeConfig member = NodeConfig.fromEnvironment(env("NODE_ID", "1", "CLUSTER_SIZE", "3", "PEERS", "0=a:1,1=b:2,2=c:3,3=d:4"));
+    assertFalse(member.join());
+    assertTrue(NodeConfig.fromEnvironment(env("NODE_ID", "1", "CLUSTER_SIZE", "3", "JOIN", "true", "PEERS", "0=a:1,1=b:2,2=c:3"))
+        .join(), "JOIN=true joins whatever the ordinal");
+    NodeConfig pod = NodeConfig.fromEnvironment(env("NODE_ID", "distributed-sqlite-7", "CLUSTER_SIZE", "3"));
+    assertEquals("distributed-sqlite-9.distributed-sqlite-headless.default.svc.cluster.local:8080",
+        pod.peer(9).orElseThrow().address(), "the DNS pattern gives every ordinal's address");
   }
 
   private static Arguments bad(String name, String variable, String... kv) {

@@ -1,0 +1,204 @@
+package io.distributedsqlite.http;
+
+import io.distributedsqlite.cluster.MembershipChanges;
+import io.distributedsqlite.cluster.Placement;
+import io.distributedsqlite.cluster.StrayCleanup;
+import io.distributedsqlite.config.PeerLimits;
+import io.distributedsqlite.storage.BucketPosition;
+import io.distributedsqlite.storage.KeyRange;
+import io.distributedsqlite.storage.Record;
+import io.distributedsqlite.wire.BadRequest;
+import io.distributedsqlite.wire.RecordJson;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Membership changes over HTTP (README, "Membership"). Between nodes: {@code GET /internal/view}
+ * (this node's view), {@code POST /internal/view} (a view pushed by the coordinator),
+ * {@code POST /internal/membership} (a change asked of the coordinator) and
+ * {@code POST /internal/stream} (a page of the records a joining or gaining node streams from this
+ * one). For operators: {@code POST|GET /admin/decommission} and {@code POST|GET /admin/cleanup}.
+ */
+final class MembershipChangeRoutes {
+  private static final int BODY_LIMIT = 1 << 20;
+  private final Vertx vertx;
+  private final NodeServices services;
+
+  MembershipChangeRoutes(Vertx vertx, NodeServices services) {
+    this.vertx = vertx;
+    this.services = services;
+  }
+
+  /** The internal routes: mount after {@link PeerAuthentication} and {@link ViewCheck}. */
+  void mountInternal(Router router) {
+    router.get("/internal/view").handler(ctx -> Responses.json(ctx, 200, services.view().view().toJson()));
+    router.post("/internal/view").handler(ctx -> forward(ctx, MembershipChanges.PUSHED_VIEW_ADDRESS));
+    router.post("/internal/membership").handler(ctx -> forward(ctx, MembershipChanges.CHANGE_ADDRESS));
+    router.post("/internal/stream").handler(this::stream);
+  }
+
+  void mountAdmin(Router router) {
+    ClientAuth auth = new ClientAuth(services.config().apiTokens());
+    router.post("/admin/decommission").handler(auth::requireWrite).handler(this::decommission);
+    router.get("/admin/decommission").handler(auth::requireRead).handler(ctx -> progress().onSuccess(p -> Responses.json(ctx, 200, p))
+        .onFailure(t -> Responses.fail(ctx, t)));
+    router.post("/admin/cleanup").handler(auth::requireWrite).handler(this::cleanup);
+    router.get("/admin/cleanup").handler(auth::requireRead).handler(ctx -> vertx.eventBus()
+        .<JsonObject>request(StrayCleanup.LAST_ADDRESS, null).onSuccess(m -> Responses.json(ctx, 200, m.body()))
+        .onFailure(t -> Responses.fail(ctx, t)));
+  }
+
+  /** Hands a JSON body to the membership verticle; its failure {@code "<code>: <message>"} becomes the error answer. */
+  private void forward(RoutingContext ctx, String address) {
+    Responses.body(ctx, BODY_LIMIT).compose(bytes -> {
+      JsonObject body;
+      try {
+        body = new JsonObject(io.vertx.core.buffer.Buffer.buffer(bytes));
+      } catch (RuntimeException e) {
+        return Future.failedFuture(BadRequest.of("invalid_json", "expected a JSON object"));
+      }
+      return vertx.eventBus().<JsonObject>request(address, body).map(m -> m.body());
+    }).onSuccess(reply -> Responses.json(ctx, 200, reply)).onFailure(t -> answerFailure(ctx, t));
+  }
+
+  private static void answerFailure(RoutingContext ctx, Throwable t) {
+    if (t instanceof BadRequest e) {
+      Responses.error(ctx, e);
+    } else if (t instanceof ReplyException re && re.failureCode() >= 400 && re.failureCode() < 600) {
+      String text = String.valueOf(re.getMessage());
+      int colon = text.indexOf(": ");
+      String code = colon > 0 ? text.substring(0, colon) : "error";
+      Responses.error(ctx, re.failureCode(), code, colon > 0 ? text.substring(colon + 2) : text);
+    } else {
+      Responses.fail(ctx, t);
+    }
+  }
+
+  /**
+   * One page of what the asking node ({@code for}) gains from this node in the change in
+   * progress: the records, tombstones included, of the keys it becomes a replica of and this node
+   * is a current replica of, after {@code after} in key order. Scans {@code limit} records of the
+   * table per page; {@code next} says where the next page starts (null after the last). Answered
+   * only PEER_TIMEOUT after this node took its view: a write of the older view that was accepted
+   * before may still be on its way into the file until then.
+   */
+  private void stream(RoutingContext ctx) {
+    io.distributedsqlite.cluster.ViewIdentity sender = ctx.get(ViewCheck.SENDER_VIEW);
+    io.distributedsqlite.cluster.ViewIdentity mine = services.view().identity();
+    if (sender == null || !sender.equals(mine)) {
+      // Only a source that runs the very view of the change streams it (see MembershipChanges).
+      Responses.error(ctx, 409, "view_mismatch", "streaming needs both nodes at the same view; this node is at epoch "
+          + mine.epoch() + (sender == null ? "" : ", the sender at epoch " + sender.epoch()));
+      return;
+    }
+    long settled = services.config().peerTimeout().toNanos() - (System.nanoTime() - services.view().setAtNanos());
+    if (settled > 0) {
+      Responses.error(ctx, 503, "view_settling", "this node took view epoch " + services.view().view().epoch()
+          + " moments ago; streaming starts once requests of the older view are done (PEER_TIMEOUT)");
+      return;
+    }
+    Responses.body(ctx, BODY_LIMIT).compose(bytes -> {
+      JsonObject body;
+      try {
+        body = new JsonObject(io.vertx.core.buffer.Buffer.buffer(bytes));
+      } catch (RuntimeException e) {
+        return Future.failedFuture(BadRequest.of("invalid_json", "expected {\"for\": <ordinal>, \"after\": <key>|null, \"limit\": n}"));
+      }
+      Object target = body.getValue("for");
+      Object after = body.getValue("after");
+      Object limit = body.getValue("limit", 1000);
+      if (!(target instanceof Integer gainer) || !(after == null || after instanceof String) || !(limit instanceof Integer n)
+          || n < 1 || n > 10_000) {
+        return Future.failedFuture(BadRequest.of("invalid_request",
+            "expected {\"for\": <ordinal>, \"after\": <key>|null, \"limit\": 1..10000}"));
+      }
+      Placement placement = services.view().placement();
+      int self = services.config().nodeId();
+      return services.reader().scan(KeyRange.ALL, (String) after, n, true, PeerLimits.BATCH_BYTES).map(page -> {
+        List<Record> out = new ArrayList<>();
+        for (Record r : page.records()) {
+          if (placement.streamedTo(r.key(), self, gainer)) {
+            out.add(r);
+          }
+        }
+        BucketPosition next = page.complete() || page.records().isEmpty() ? null
+            : new BucketPosition(0, page.records().get(page.records().size() - 1).key());
+        return RecordJson.encodePage(out, List.of(), next);
+      });
+    }).onSuccess(json -> Responses.json(ctx, 200, json)).onFailure(t -> answerFailure(ctx, t));
+  }
+
+  private Future<JsonObject> progress() {
+    return vertx.eventBus().<JsonObject>request(MembershipChanges.PROGRESS_ADDRESS, null).map(m -> m.body());
+  }
+
+  /**
+   * Starts decommissioning this node (it becomes {@code leaving}) and answers 202 with the
+   * progress; with {@code wait=<duration>} it waits up to that long for the node to be
+   * {@code left} (200).
+   */
+  private void decommission(RoutingContext ctx) {
+    Duration wait;
+    try {
+      String w = Params.query(ctx).get("wait");
+      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w);
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return;
+    }
+    long deadline = System.nanoTime() + wait.toNanos();
+    vertx.eventBus().<JsonObject>request(MembershipChanges.DECOMMISSION_ADDRESS, null, new DeliveryOptions().setSendTimeout(60_000))
+        .compose(m -> untilLeft(deadline))
+        .onSuccess(p -> Responses.json(ctx, "left".equals(p.getString("state")) ? 200 : 202, p))
+        .onFailure(t -> answerFailure(ctx, t));
+  }
+
+  private Future<JsonObject> untilLeft(long deadlineNanos) {
+    return progress().compose(p -> {
+      if ("left".equals(p.getString("state")) || System.nanoTime() >= deadlineNanos) {
+        return Future.succeededFuture(p);
+      }
+      Promise<Void> tick = Promise.promise();
+      vertx.setTimer(250, id -> tick.complete());
+      return tick.future().compose(v -> untilLeft(deadlineNanos));
+    });
+  }
+
+  /**
+   * Removes now, throttled, the records this node does not replicate under its view (keys moved
+   * away by a membership change, and strays). 202 while it runs; with {@code wait=<duration>},
+   * 200 with what it removed when it finished within that time.
+   */
+  private void cleanup(RoutingContext ctx) {
+    Duration wait;
+    try {
+      String w = Params.query(ctx).get("wait");
+      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w);
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return;
+    }
+    Future<JsonObject> run = vertx.eventBus().<JsonObject>request(StrayCleanup.CLEANUP_ADDRESS, null,
+        new DeliveryOptions().setSendTimeout(Math.max(1, wait.toMillis()))).map(m -> m.body());
+    if (wait.isZero()) {
+      Responses.json(ctx, 202, new JsonObject().put("node_id", services.config().nodeName()).put("running", true));
+      return;
+    }
+    run.onSuccess(r -> Responses.json(ctx, 200, r)).onFailure(t -> {
+      if (t instanceof ReplyException re && re.failureType() == io.vertx.core.eventbus.ReplyFailure.TIMEOUT) {
+        Responses.json(ctx, 202, new JsonObject().put("node_id", services.config().nodeName()).put("running", true));
+      } else {
+        answerFailure(ctx, t);
+      }
+    });
+  }
+}

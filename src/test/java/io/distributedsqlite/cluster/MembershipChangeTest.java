@@ -1,0 +1,169 @@
+package io.distributedsqlite.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.distributedsqlite.support.Await;
+import io.distributedsqlite.support.ClusterHttp;
+import io.distributedsqlite.support.TestCluster;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node joins a running cluster of 3 (RF=3) and is decommissioned again, in one JVM: keys
+ * written before and during the join are read back at quorum through every node, deletes made
+ * during the join stay deleted, the joined node holds the keys it replicates, and after cleanup
+ * every key is on exactly RF nodes, before and after the decommission.
+ */
+class MembershipChangeTest {
+  private static final Duration DEADLINE = Duration.ofSeconds(60);
+  private final ClusterHttp http = new ClusterHttp();
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void aNodeJoinsAndLeavesWithoutLosingOrResurrectingKeys() {
+    try (TestCluster c = TestCluster.startWithSpares(3, 1, 3, dir, Map.of("STREAM_RATE", "100000"))) {
+      Map<String, String> expected = new LinkedHashMap<>();
+      for (int i = 0; i < 300; i++) {
+        String key = "before-" + i;
+        assertEquals(200, http.set(c.baseUrl(i % 3), key, "{\"n\":" + i + "}", "quorum").status());
+        expected.put(key, "{\"n\":" + i + "}");
+      }
+      for (int i = 0; i < 300; i += 10) {
+        assertEquals(200, http.remove(c.baseUrl(0), "before-" + i, "quorum").status());
+        expected.put("before-" + i, null);
+      }
+
+      c.startNode(3);
+      // While node 3 joins: overwrite, delete and write new keys at quorum.
+      for (int i = 1; i < 300; i += 10) {
+        assertEquals(200, http.remove(c.baseUrl(1), "before-" + i, "quorum").status(), "delete during the join");
+        expected.put("before-" + i, null);
+      }
+      for (int i = 0; i < 100; i++) {
+        String key = "during-" + i;
+        assertEquals(200, http.set(c.baseUrl(i % 3), key, "{\"d\":" + i + "}", "quorum").status());
+        expected.put(key, "{\"d\":" + i + "}");
+      }
+
+      awaitView(c, List.of(0, 1, 2, 3), 4, "normal");
+      c.awaitReady(3, DEADLINE);
+      assertReadable(c, List.of(0, 1, 2, 3), expected);
+      CurrentView v3 = c.node(3).services().view();
+      int held = 0;
+      for (String key : expected.keySet()) {
+        if (expected.get(key) != null && v3.placement().isReplica(key, 3)) {
+          assertEquals(200, http.local(c.baseUrl(3), key).status(), "node 3 streamed " + key);
+          held++;
+        }
+      }
+      assertTrue(held > 50, "node 3 replicates a share of the keys: " + held);
+
+      cleanup(c, List.of(0, 1, 2, 3));
+      assertCopies(c, List.of(0, 1, 2, 3), expected, 3);
+
+      ClusterHttp.Response left = http.post(c.baseUrl(3) + "/admin/decommission?wait=60s", "");
+      assertEquals(200, left.status(), left.toString());
+      assertEquals("left", left.json().getString("state"));
+      awaitView(c, List.of(0, 1, 2), 3, "normal");
+      c.stopNode(3);
+      assertReadable(c, List.of(0, 1, 2), expected);
+      cleanup(c, List.of(0, 1, 2));
+      assertCopies(c, List.of(0, 1, 2), expected, 3);
+    }
+  }
+
+  @Test
+  void decommissionIsRefusedWhenFewerThanRfNormalMembersWouldRemain() {
+    try (TestCluster c = TestCluster.start(3, 3, dir)) {
+      ClusterHttp.Response r = http.post(c.baseUrl(2) + "/admin/decommission", "");
+      assertEquals(409, r.status(), r.toString());
+      assertEquals("too_few_members", r.json().getString("error"));
+      assertEquals("normal", http.get(c.baseUrl(2) + "/admin/decommission").json().getString("state"));
+    }
+  }
+
+  /** Waits until the given nodes all run one view whose {@code active} non-left members are all {@code state}. */
+  private void awaitView(TestCluster c, List<Integer> nodes, int active, String state) {
+    boolean settled = Await.poll(DEADLINE, () -> {
+      Long epoch = null;
+      for (int n : nodes) {
+        ClusterHttp.Response r = http.get(c.baseUrl(n) + "/cluster");
+        if (r.status() != 200) {
+          return false;
+        }
+        JsonObject view = r.json().getJsonObject("view");
+        int count = 0;
+        for (Object o : view.getJsonArray("members")) {
+          String s = ((JsonObject) o).getString("state");
+          if (!"left".equals(s)) {
+            if (!state.equals(s)) {
+              return false;
+            }
+            count++;
+          }
+        }
+        if (count != active || (epoch != null && epoch != view.getLong("epoch").longValue())) {
+          return false;
+        }
+        epoch = view.getLong("epoch");
+      }
+      return true;
+    });
+    if (!settled) {
+      StringBuilder views = new StringBuilder();
+      for (int n : nodes) {
+        views.append('\n').append(n).append(": ").append(http.get(c.baseUrl(n) + "/cluster").body());
+      }
+      throw new AssertionError("no settled view of " + active + " members within " + DEADLINE + views);
+    }
+  }
+
+  private void assertReadable(TestCluster c, List<Integer> nodes, Map<String, String> expected) {
+    int i = 0;
+    for (Map.Entry<String, String> e : expected.entrySet()) {
+      String base = c.baseUrl(nodes.get(i++ % nodes.size()));
+      ClusterHttp.Response r = http.read(base, e.getKey(), "quorum");
+      if (e.getValue() == null) {
+        assertEquals(404, r.status(), e.getKey() + " was deleted: " + r);
+      } else {
+        assertEquals(200, r.status(), e.getKey() + ": " + r);
+        assertEquals(new JsonObject(e.getValue()), r.json().getJsonObject("value"), e.getKey());
+      }
+    }
+  }
+
+  private void cleanup(TestCluster c, List<Integer> nodes) {
+    for (int n : nodes) {
+      ClusterHttp.Response r = http.post(c.baseUrl(n) + "/admin/cleanup?wait=60s", "");
+      assertEquals(200, r.status(), r.toString());
+    }
+  }
+
+  /** Every live key is held by exactly {@code copies} of {@code nodes}. */
+  private void assertCopies(TestCluster c, List<Integer> nodes, Map<String, String> expected, int copies) {
+    List<String> wrong = new ArrayList<>();
+    for (Map.Entry<String, String> e : expected.entrySet()) {
+      if (e.getValue() == null) {
+        continue;
+      }
+      int held = 0;
+      for (int n : nodes) {
+        held += http.local(c.baseUrl(n), e.getKey()).status() == 200 ? 1 : 0;
+      }
+      if (held != copies) {
+        wrong.add(e.getKey() + " on " + held);
+      }
+    }
+    assertTrue(wrong.isEmpty(), "keys not on exactly " + copies + " nodes: " + wrong);
+  }
+}
