@@ -96,6 +96,8 @@ public final class MembershipChanges extends VerticleBase {
   private boolean joinInFlight;
   private String lastJoinProblem;
   private boolean adopting;
+  /** The newest epoch being stored or stored by this verticle. */
+  private long storing = -1;
 
   public MembershipChanges(NodeConfig config, CurrentView currentView, NodeHealth health, DigestIndex digests,
       MeterRegistry registry) {
@@ -163,13 +165,14 @@ public final class MembershipChanges extends VerticleBase {
    */
   private Future<Boolean> adopt(MembershipView next) {
     MembershipView mine = currentView.view();
-    if (next.epoch() <= mine.epoch()) {
+    if (next.epoch() <= mine.epoch() || next.epoch() <= storing) {
       return Future.succeededFuture(false);
     }
     if (mine.epoch() > 0 && next.replicationFactor() != mine.replicationFactor()) {
       return Future.failedFuture("the view of epoch " + next.epoch() + " has RF=" + next.replicationFactor()
           + " but this node runs RF=" + mine.replicationFactor() + "; a membership change never changes RF");
     }
+    storing = next.epoch(); // an older view arriving meanwhile is not stored over it
     return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.PutMeta(SqliteStore.META_VIEW, next.toJson().encode()), LOCAL)
         .map(stored -> {
           if (currentView.view().epoch() >= next.epoch()) {
@@ -180,6 +183,11 @@ public final class MembershipChanges extends VerticleBase {
           reindex();
           afterView(next);
           return true;
+        })
+        .onFailure(t -> {
+          if (storing == next.epoch()) {
+            storing = currentView.view().epoch();
+          }
         });
   }
 

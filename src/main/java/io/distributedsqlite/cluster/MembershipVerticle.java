@@ -560,6 +560,17 @@ public final class MembershipVerticle extends VerticleBase {
     for (int id : peerIds()) {
       dropHintsOutsideWindow(id);
     }
+    // Hints for members that left can never be delivered: their keys live on other replicas now.
+    for (MembershipView.Member m : currentView.view().members()) {
+      if (m.state() == MembershipView.State.LEFT && m.ordinal() != config.nodeId()) {
+        vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropOldHints(m.ordinal(), Long.MAX_VALUE))
+            .onSuccess(n -> {
+              if (n.body() > 0) {
+                log.info("dropped {} hints for node {}, which left the cluster", n.body(), m.ordinal());
+              }
+            });
+      }
+    }
   }
 
   /**

@@ -149,6 +149,10 @@ public record NodeConfig(
     Optional<StatefulSetPeers> statefulSet = r.string("PEERS", "").isEmpty() && (clusterSize > 1 || join)
         ? Optional.of(StatefulSetPeers.resolve(env, ownDnsName)) : Optional.empty();
     List<Peer> peers = r.peers(clusterSize, port, nodeId, statefulSet);
+    if (join && peers.stream().noneMatch(p -> p.id() != nodeId && p.id() < clusterSize)) {
+      throw new ConfigException("JOIN: node " + nodeId + " has no member of the cluster to join through; CLUSTER_SIZE and "
+          + "PEERS (or the StatefulSet DNS pattern) must name the nodes of the running cluster");
+    }
     Duration hintWindow = r.duration("HINT_WINDOW", "3h");
     Duration tombstoneGrace = r.duration("TOMBSTONE_GRACE", "10d");
     if (hintWindow.compareTo(tombstoneGrace) >= 0) {

@@ -117,10 +117,12 @@ public final class WriteCoordinator {
    * succeeds or fails on its own. The outcomes are in the order of the requests.
    */
   public List<Future<WriteOutcome>> writeAll(List<WriteRequest> reqs) {
-    for (ReplicaLink link : links) {
-      if (link != null) {
-        link.hold();
-      }
+    // Every member's link, made now if it is new, so that no op of the batch leaves before the last is queued.
+    List<ReplicaLink> held = new java.util.ArrayList<>();
+    for (io.distributedsqlite.cluster.MembershipView.Member m : view.view().members()) {
+      ReplicaLink link = link(m.ordinal());
+      link.hold();
+      held.add(link);
     }
     List<Future<WriteOutcome>> out = new java.util.ArrayList<>(reqs.size());
     try {
@@ -128,10 +130,8 @@ public final class WriteCoordinator {
         out.add(write(req));
       }
     } finally {
-      for (ReplicaLink link : links) {
-        if (link != null) {
-          link.release();
-        }
+      for (ReplicaLink link : held) {
+        link.release();
       }
     }
     return out;

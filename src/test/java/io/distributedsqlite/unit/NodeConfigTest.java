@@ -165,6 +165,7 @@ class NodeConfigTest {
         bad("NODE_ID not an ordinal", "NODE_ID", "NODE_ID", "alpha"),
         bad("NODE_ID pod name without ordinal", "NODE_ID", "NODE_ID", "distributed-sqlite-"),
         bad("NODE_ID beyond the largest ordinal", "NODE_ID", "NODE_ID", "distributed-sqlite-1024", "CLUSTER_SIZE", "3"),
+        bad("JOIN without a cluster to join", "JOIN", "NODE_ID", "0", "JOIN", "true"),
         bad("PEERS without this node", "PEERS", "NODE_ID", "3", "CLUSTER_SIZE", "2", "PEERS", "0=a:1,1=b:2"),
         bad("NODE_ID negative", "NODE_ID", "NODE_ID", "-1", "CLUSTER_SIZE", "3"),
         bad("NODE_ID huge ordinal", "NODE_ID", "NODE_ID", "node-12345678901"),
