@@ -331,6 +331,23 @@ class KubernetesManifestsTest {
   }
 
   @Test
+  void aPodAddedByScalingUpJoinsWithTheConfigMapUnchanged() {
+    // kubectl scale --replicas=N+1 is the whole procedure: the new pod's ordinal is CLUSTER_SIZE
+    // or more, so it joins, and its peers' addresses (its own included) follow the DNS pattern.
+    int replicas = sts.getSpec().getReplicas();
+    String podName = sts.getMetadata().getName() + "-" + replicas;
+    NodeConfig added = NodeConfig.fromEnvironment(podEnvironment(podName, "prod"));
+    assertTrue(added.join(), podName + " joins the running cluster");
+    assertEquals(replicas, added.clusterSize(), "CLUSTER_SIZE stays the first view's size");
+    String expected = podName + "." + headless.getMetadata().getName() + ".prod.svc.cluster.local";
+    assertEquals(expected, added.self().host(), "the new pod's own address");
+    assertEquals(expected, NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod"))
+        .peer(replicas).orElseThrow().host(), "a running pod derives the new pod's address");
+    assertFalse(NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod")).join(),
+        "a pod of the first view forms it");
+  }
+
+  @Test
   void nameEnvironmentMatchesTheObjects() {
     // Neither is needed: the set's name comes from NODE_ID (the pod name), the headless service's
     // from the pod's DNS name or the default both this store and the original use.
