@@ -162,8 +162,11 @@ class KubernetesManifestsTest {
     assertEquals(headless.getMetadata().getName(), sts.getSpec().getServiceName());
     assertEquals("None", headless.getSpec().getClusterIP());
     assertEquals(Boolean.TRUE, headless.getSpec().getPublishNotReadyAddresses(),
-        "peers must find each other before they are ready");
-    assertEquals("Parallel", sts.getSpec().getPodManagementPolicy());
+        "peers must find each other before they are ready, and resolve a joining pod, which is not ready until it has"
+            + " streamed its ranges but takes writes for them meanwhile");
+    assertEquals("Parallel", sts.getSpec().getPodManagementPolicy(),
+        "pods added by a scale-up start without waiting for each other (their joins serialise themselves), and a"
+            + " cluster that lost all pods comes back at once");
     assertTrue(client.getSpec().getClusterIP() == null || !"None".equals(client.getSpec().getClusterIP()));
   }
 
@@ -248,12 +251,40 @@ class KubernetesManifestsTest {
   }
 
   @Test
+  void scaleScriptDecommissionsEachPodWithTheImagesCurlBeforeTheSetRemovesIt() throws Exception {
+    Path script = ROOT.resolve("bin/k8s-scale");
+    assertTrue(Files.isExecutable(script), "bin/k8s-scale is executable");
+    String sh = Files.readString(script, StandardCharsets.UTF_8);
+    assertTrue(sh.contains("set_name=" + sts.getMetadata().getName() + ";"), "its default StatefulSet is the base's");
+    // The decommission runs inside the pod, on the node's own port, with the tool the image has.
+    assertTrue(sh.contains("/admin/decommission?wait=") && sh.contains("exec curl ")
+            && sh.contains("${PORT:-" + containerPort() + "}"),
+        "POST /admin/decommission with curl on the pod's PORT");
+    String df = dockerfile();
+    assertTrue(df.contains("command -v curl") && df.contains("install -y --no-install-recommends curl"),
+        "the image has curl (installed when the base lacks it)");
+    int decommission = sh.indexOf("exec -i \"$pod\" -- sh -c \"$decommission_in_pod\"");
+    assertTrue(decommission > 0 && decommission < sh.lastIndexOf("--replicas=\"$i\""),
+        "a pod is decommissioned before the set is scaled down past it");
+    Process syntax = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
+    String err = new String(syntax.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, syntax.waitFor(), "bash -n bin/k8s-scale: " + err);
+    Process help = new ProcessBuilder("bash", script.toString(), "--help").redirectErrorStream(true).start();
+    String usage = new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, help.waitFor(), usage);
+    assertTrue(usage.startsWith("Resizes a running distributed-sqlite StatefulSet") && usage.contains("--namespace"), usage);
+    String pvcPolicy = sts.getSpec().getPersistentVolumeClaimRetentionPolicy().getWhenScaled();
+    assertEquals("Retain", pvcPolicy, "a plain kubectl scale down keeps the pod's data; the script deletes the claim"
+        + " only after the node has left");
+  }
+
+  @Test
   void clusterSizeEqualsReplicasAndReplicationFitsInIt() {
     int replicas = sts.getSpec().getReplicas();
     assertEquals(3, replicas);
     int size = Integer.parseInt(config.getData().get("CLUSTER_SIZE"));
     int rf = Integer.parseInt(config.getData().get("REPLICATION_FACTOR"));
-    assertEquals(replicas, size, "ConfigMap CLUSTER_SIZE vs. StatefulSet replicas");
+    assertEquals(replicas, size, "ConfigMap CLUSTER_SIZE (the first view) vs. the StatefulSet's initial replicas");
     assertTrue(rf >= 1 && rf <= size, "1 <= REPLICATION_FACTOR <= CLUSTER_SIZE");
     boolean fromConfigMap = node.getEnvFrom() != null && node.getEnvFrom().stream()
         .anyMatch(e -> e.getConfigMapRef() != null && config.getMetadata().getName().equals(e.getConfigMapRef().getName()));
@@ -297,6 +328,23 @@ class KubernetesManifestsTest {
         assertEquals(onlyPort(headless).getPort(), p.port(), "peers are reached on the headless service port");
       }
     }
+  }
+
+  @Test
+  void aPodAddedByScalingUpJoinsWithTheConfigMapUnchanged() {
+    // kubectl scale --replicas=N+1 is the whole procedure: the new pod's ordinal is CLUSTER_SIZE
+    // or more, so it joins, and its peers' addresses (its own included) follow the DNS pattern.
+    int replicas = sts.getSpec().getReplicas();
+    String podName = sts.getMetadata().getName() + "-" + replicas;
+    NodeConfig added = NodeConfig.fromEnvironment(podEnvironment(podName, "prod"));
+    assertTrue(added.join(), podName + " joins the running cluster");
+    assertEquals(replicas, added.clusterSize(), "CLUSTER_SIZE stays the first view's size");
+    String expected = podName + "." + headless.getMetadata().getName() + ".prod.svc.cluster.local";
+    assertEquals(expected, added.self().host(), "the new pod's own address");
+    assertEquals(expected, NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod"))
+        .peer(replicas).orElseThrow().host(), "a running pod derives the new pod's address");
+    assertFalse(NodeConfig.fromEnvironment(podEnvironment(sts.getMetadata().getName() + "-0", "prod")).join(),
+        "a pod of the first view forms it");
   }
 
   @Test

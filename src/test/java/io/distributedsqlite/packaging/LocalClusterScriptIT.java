@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.distributedsqlite.support.Await;
 import io.distributedsqlite.support.ClusterHttp;
 import io.distributedsqlite.support.TestCluster;
+import io.vertx.core.json.JsonArray;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code bin/local-cluster} as a newcomer runs it: a configuration a node refuses makes the script
- * fail with the node's reason, and one node of a running cluster can be stopped, started and
- * wiped while the others keep serving.
+ * fail with the node's reason, one node of a running cluster can be stopped, started and wiped
+ * while the others keep serving, and a running cluster grows by a node and shrinks by one with
+ * every key still readable.
  */
 class LocalClusterScriptIT {
   private static final Path SCRIPT = Path.of("bin/local-cluster").toAbsolutePath();
@@ -74,6 +76,79 @@ class LocalClusterScriptIT {
     assertEquals(0, cluster.exitValue(), read(out));
     assertEquals(0, http.get("http://127.0.0.1:" + (base + 1) + "/health").status(), read(out));
     assertEquals(0, http.get("http://127.0.0.1:" + base + "/health").status(), read(out));
+  }
+
+  @Test
+  void anAddedNodeJoinsAndADecommissionedNodeLeavesWithEveryKeyReadable(@TempDir Path dir) throws Exception {
+    int base = consecutiveFreePorts(4);
+    Path data = dir.resolve("data");
+    Path out = dir.resolve("cluster.out");
+    Process cluster = new ProcessBuilder(SCRIPT.toString(), "3", "--base-port", Integer.toString(base), "--data", data.toString())
+        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    List<String> nodes = List.of("http://127.0.0.1:" + base, "http://127.0.0.1:" + (base + 1),
+        "http://127.0.0.1:" + (base + 2), "http://127.0.0.1:" + (base + 3));
+    long node3Pid;
+    try {
+      assertTrue(Await.poll(Duration.ofSeconds(90), () -> read(out).contains("cluster of 3 nodes (RF=3) is up")), read(out));
+      for (int i = 0; i < 60; i++) {
+        assertEquals(200, http.set(nodes.get(i % 3), "before-" + i, "{\"i\":" + i + "}", "quorum").status(), "before-" + i);
+      }
+
+      Result add = run(dir, Duration.ofSeconds(300), "add", "--data", data.toString());
+      assertEquals(0, add.exit(), add.output());
+      assertTrue(add.output().contains("node 3 is ready"), add.output());
+      assertTrue(Await.poll(Duration.ofSeconds(30), () -> memberStates(nodes.get(0)).equals(List.of("normal", "normal", "normal", "normal"))),
+          "node 3 joined: " + memberStates(nodes.get(0)));
+      node3Pid = Long.parseLong(Files.readString(data.resolve("node-3.pid")).trim());
+      for (int i = 0; i < 60; i++) {
+        assertEquals(200, http.set(nodes.get(i % 4), "after-" + i, "{\"i\":" + i + "}", "quorum").status(), "after-" + i);
+      }
+
+      Result leave = run(dir, Duration.ofSeconds(420), "decommission", "3", "--data", data.toString());
+      assertEquals(0, leave.exit(), leave.output());
+      assertTrue(leave.output().contains("node 3 has left"), leave.output());
+      assertFalse(ProcessHandle.of(node3Pid).map(ProcessHandle::isAlive).orElse(false), "node 3's process is gone");
+      assertEquals(0, http.get(nodes.get(3) + "/health").status(), "node 3 no longer answers");
+      for (String node : nodes.subList(0, 3)) {
+        assertTrue(Await.poll(Duration.ofSeconds(30), () -> {
+          List<String> states = memberStates(node);
+          return states.equals(List.of("normal", "normal", "normal"))
+              || states.equals(List.of("normal", "normal", "normal", "left"));
+        }), node + " sees node 3 gone: " + memberStates(node));
+      }
+
+      for (String prefix : List.of("before-", "after-")) {
+        for (int i = 0; i < 60; i++) {
+          ClusterHttp.Response r = http.read(nodes.get(i % 3), prefix + i, "quorum");
+          assertEquals(200, r.status(), prefix + i + ": " + r);
+          assertEquals(i, r.json().getJsonObject("value").getInteger("i"), prefix + i + ": " + r);
+        }
+      }
+
+      Result again = run(dir, Duration.ofSeconds(30), "start-node", "3", "--data", data.toString());
+      assertEquals(1, again.exit(), "a decommissioned ordinal is not started again: " + again.output());
+    } finally {
+      cluster.destroy(); // SIGTERM: the script stops every node it knows, the added one included
+      assertTrue(cluster.waitFor(60, TimeUnit.SECONDS), "the script stopped its nodes and exited");
+    }
+    assertEquals(0, cluster.exitValue(), read(out));
+    for (String node : nodes) {
+      assertEquals(0, http.get(node + "/health").status(), node + " stopped: " + read(out));
+    }
+  }
+
+  /** The states of the members of a node's membership view, in ordinal order; empty when it does not answer. */
+  private List<String> memberStates(String node) {
+    ClusterHttp.Response r = http.get(node + "/cluster");
+    if (r.status() != 200 || r.json() == null || r.json().getJsonObject("view") == null) {
+      return List.of();
+    }
+    JsonArray members = r.json().getJsonObject("view").getJsonArray("members");
+    List<String> states = new java.util.ArrayList<>();
+    for (int i = 0; i < members.size(); i++) {
+      states.add(members.getJsonObject(i).getString("state"));
+    }
+    return states;
   }
 
   private record Result(int exit, String output) {}
