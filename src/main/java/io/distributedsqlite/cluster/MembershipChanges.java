@@ -228,7 +228,22 @@ public final class MembershipChanges extends VerticleBase {
     if (v.changing() != null && currentView.placement().gainers().contains(self())) {
       startStreaming(v);
     }
+    if (v.changing() == null && changeSeen) {
+      // A change ended: remove the records of the ranges that moved away, in the background.
+      changeSeen = false;
+      vertx.setTimer(CLEANUP_DELAY_MS, id -> vertx.eventBus().<JsonObject>request(StrayCleanup.CLEANUP_ADDRESS, null,
+              new DeliveryOptions().setSendTimeout(24 * 3600_000L))
+          .onSuccess(m -> log.info("cleanup after the change to view epoch {} removed {} records this node no longer replicates",
+              v.epoch(), m.body().getValue("removed")))
+          .onFailure(t -> log.warn("cleanup after the change to view epoch {} failed: {}", v.epoch(), t.getMessage())));
+    }
+    changeSeen |= v.changing() != null;
   }
+
+  /** A change was in progress in a view this node ran with; its end starts a cleanup. */
+  private boolean changeSeen;
+  /** How long after a change ended the cleanup starts: the other nodes adopt the last view meanwhile. */
+  static final long CLEANUP_DELAY_MS = 5000;
 
   private void fetchView(int peer) {
     if (adopting) {

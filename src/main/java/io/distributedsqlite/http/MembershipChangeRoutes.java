@@ -150,7 +150,7 @@ final class MembershipChangeRoutes {
     Duration wait;
     try {
       String w = Params.query(ctx).get("wait");
-      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w);
+      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w, "GET /admin/decommission");
     } catch (BadRequest e) {
       Responses.error(ctx, e);
       return;
@@ -182,7 +182,7 @@ final class MembershipChangeRoutes {
     Duration wait;
     try {
       String w = Params.query(ctx).get("wait");
-      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w);
+      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w, "GET /admin/cleanup");
     } catch (BadRequest e) {
       Responses.error(ctx, e);
       return;

@@ -67,6 +67,11 @@ final class OpsRoutes {
   static final Duration MAX_REPAIR_WAIT = Duration.ofMinutes(10);
 
   static Duration waitParam(String text) throws BadRequest {
+    return waitParam(text, "GET /admin/repair");
+  }
+
+  /** A {@code wait=} duration of at most 10 minutes; {@code follow}: how a longer operation is followed. */
+  static Duration waitParam(String text, String follow) throws BadRequest {
     Duration d;
     try {
       d = Durations.parse(text);
@@ -74,7 +79,7 @@ final class OpsRoutes {
       throw BadRequest.of("invalid_wait", "wait: " + e.getMessage());
     }
     if (d.compareTo(MAX_REPAIR_WAIT) > 0) {
-      throw BadRequest.of("invalid_wait", "wait must be at most 10m; follow a longer round with GET /admin/repair");
+      throw BadRequest.of("invalid_wait", "wait must be at most 10m; follow a longer one with " + follow);
     }
     return d;
   }
