@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p>Why streaming from every current replica, and only once each of them runs the first view:
  * a write acknowledged under the view before the change sits on a majority of the current
  * replicas; once a source runs the newer view it takes no request of the older one, so whatever
- * it acknowledged under it is in its file when it streams (it answers only PEER_TIMEOUT after
- * adopting the view, the longest an older request may still be in flight).
+ * it acknowledged under it is in its file when it streams (it takes requests of the older view
+ * for PEER_TIMEOUT after adopting the view, while the other members adopt it too, and streams only
+ * twice PEER_TIMEOUT after adopting it).
  */
 public final class MembershipChanges extends VerticleBase {
   /** A probe found a peer with a newer epoch (body: its ordinal): fetch its view. */
@@ -367,10 +368,22 @@ public final class MembershipChanges extends VerticleBase {
     return true;
   }
 
-  /** Stores {@code next} here, pushes it to every member, then replies it (when {@code m} is given). */
+  /**
+   * Stores {@code next} here, replies it (when {@code m} is given: the asking node adopts it from
+   * the answer), and pushes it to every other member; members the push misses adopt it from
+   * their next probe of a node that has it. Further changes wait until the pushes are done.
+   */
   private void publish(Message<JsonObject> m, MembershipView next) {
     publishing = true;
-    adopt(next).compose(adopted -> {
+    adopt(next).onComplete(stored -> {
+      if (m != null) {
+        if (stored.succeeded()) {
+          m.reply(currentView.view().toJson());
+        } else {
+          fail(m, 500, "internal", "could not store the view of epoch " + next.epoch() + ": " + stored.cause().getMessage());
+        }
+      }
+    }).compose(adopted -> {
       List<Future<?>> pushes = new ArrayList<>();
       for (Member member : next.members()) {
         if (member.ordinal() != self()) {
@@ -381,17 +394,7 @@ public final class MembershipChanges extends VerticleBase {
         }
       }
       return Future.join(pushes).otherwiseEmpty();
-    }).onComplete(ar -> {
-      publishing = false;
-      if (m == null) {
-        return;
-      }
-      if (ar.succeeded()) {
-        m.reply(currentView.view().toJson());
-      } else {
-        fail(m, 500, "internal", "could not store the view of epoch " + next.epoch() + ": " + ar.cause().getMessage());
-      }
-    });
+    }).onComplete(ar -> publishing = false);
   }
 
   /** Fails {@code m} with the HTTP status and the text {@code "<code>: <message>"} the routes answer with. */

@@ -60,7 +60,7 @@ public final class HttpVerticle extends VerticleBase {
     // Peer traffic: authenticated first, refused when the sender's membership view differs, then
     // routed by who asks.
     new PeerAuthentication(services.config()).mount(router);
-    new ViewCheck(services.view()).mount(router);
+    new ViewCheck(services.view(), services.config().peerTimeout()).mount(router);
     LocalApply local = new LocalApply(vertx, services.config().nodeName());
     OwnRecords own = new OwnRecords(services);
     new MembershipRoutes(services).mount(router);

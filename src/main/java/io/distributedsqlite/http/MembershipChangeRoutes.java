@@ -88,8 +88,8 @@ final class MembershipChangeRoutes {
    * progress: the records, tombstones included, of the keys it becomes a replica of and this node
    * is a current replica of, after {@code after} in key order. Scans {@code limit} records of the
    * table per page; {@code next} says where the next page starts (null after the last). Answered
-   * only PEER_TIMEOUT after this node took its view: a write of the older view that was accepted
-   * before may still be on its way into the file until then.
+   * only twice PEER_TIMEOUT after this node took its view: a write of the older view accepted
+   * until PEER_TIMEOUT after it may still be on its way into the file until then.
    */
   private void stream(RoutingContext ctx) {
     io.distributedsqlite.cluster.ViewIdentity sender = ctx.get(ViewCheck.SENDER_VIEW);
@@ -100,10 +100,12 @@ final class MembershipChangeRoutes {
           + mine.epoch() + (sender == null ? "" : ", the sender at epoch " + sender.epoch()));
       return;
     }
-    long settled = services.config().peerTimeout().toNanos() - (System.nanoTime() - services.view().setAtNanos());
+    // Twice PEER_TIMEOUT: requests of the older view are taken for PEER_TIMEOUT after this node took
+    // its view (ViewCheck), and each may take PEER_TIMEOUT to reach the file.
+    long settled = 2 * services.config().peerTimeout().toNanos() - (System.nanoTime() - services.view().setAtNanos());
     if (settled > 0) {
       Responses.error(ctx, 503, "view_settling", "this node took view epoch " + services.view().view().epoch()
-          + " moments ago; streaming starts once requests of the older view are done (PEER_TIMEOUT)");
+          + " moments ago; streaming starts once requests of the older view are done (twice PEER_TIMEOUT)");
       return;
     }
     Responses.body(ctx, BODY_LIMIT).compose(bytes -> {

@@ -27,9 +27,24 @@ final class ViewCheck {
   static final String SENDER_VIEW = "sender-view";
 
   private final CurrentView view;
+  private final long graceNanos;
 
-  ViewCheck(CurrentView view) {
+  /** {@code grace}: how long after taking a view a request of the view before it is still taken (PEER_TIMEOUT). */
+  ViewCheck(CurrentView view, java.time.Duration grace) {
     this.view = view;
+    this.graceNanos = grace.toNanos();
+  }
+
+  /**
+   * A sender one epoch behind, within the grace after this node took its view, is taken: it is
+   * about to adopt the same view (pushed to every member at once), and refusing it would fail the
+   * requests it coordinates meanwhile. Safe at either step of a change: a request of the view
+   * before a change meets its level among the current replicas, which a request during it must
+   * meet too; and a node that streams its ranges to a gaining node does so only twice the grace
+   * after it took the view of the change, so what it took under the older view is in its file.
+   */
+  private boolean catchingUp(ViewIdentity sender, ViewIdentity mine) {
+    return sender.rf() == mine.rf() && sender.epoch() == mine.epoch() - 1 && System.nanoTime() - view.setAtNanos() < graceNanos;
   }
 
   /** Mount it after {@link PeerAuthentication} and before every {@code /internal/*} route. */
@@ -56,7 +71,7 @@ final class ViewCheck {
     // adopts that view from its next probe. One with an older view, or another RF or other members
     // at the same epoch, is refused: this node takes no request of a placement it has left.
     ViewIdentity.Agreement agreement = mine.compare(sender);
-    if (agreement == ViewIdentity.Agreement.SAME || agreement == ViewIdentity.Agreement.PEER_NEWER) {
+    if (agreement == ViewIdentity.Agreement.SAME || agreement == ViewIdentity.Agreement.PEER_NEWER || catchingUp(sender, mine)) {
       ctx.put(SENDER_VIEW, sender);
       ctx.next();
       return;
