@@ -371,15 +371,17 @@ class ContainerClusterIT {
           assertEquals(200, w.status, "w=quorum write of grow-" + k + " before the join: " + w);
           before.put("grow-" + k, value);
         }
-        long t0 = System.nanoTime();
         Node joiner;
         Map<String, JsonObject> during;
         try (Load load = new Load(http, "join", cluster.nodes)) {
           load.awaitAcked(10);
+          long t0 = System.nanoTime();
           joiner = cluster.addPod();
+          long started = System.nanoTime();
           long epoch = awaitOneViewOfNormalMembers(cluster, 4);
-          System.out.printf("join: %s started and every node shows 4 normal members at epoch %d after %d ms%n",
-              joiner, epoch, Duration.ofNanos(System.nanoTime() - t0).toMillis());
+          System.out.printf("join: %s answered /health %d ms after its container was created; %d ms later every node"
+              + " shows 4 normal members at epoch %d%n", joiner, Duration.ofNanos(started - t0).toMillis(),
+              Duration.ofNanos(System.nanoTime() - started).toMillis(), epoch);
           // Epoch 1 formed by CLUSTER_SIZE, 2 with the new pod joining, 3 with it normal.
           assertEquals(3, epoch, "one join moves the epoch twice");
           joiner.awaitReady();
@@ -941,7 +943,7 @@ class ContainerClusterIT {
           acked.put(key, value);
           ackedOrder.add(key);
         } else {
-          failures.add("write " + key + " via " + via + ": " + w + " after " + w.millis + " ms");
+          failures.add("write " + key + " via " + via + " sent at " + sentAt(w) + ": " + w + " after " + w.millis + " ms");
         }
         if (!ackedOrder.isEmpty()) {
           String earlier = ackedOrder.get(ThreadLocalRandom.current().nextInt(ackedOrder.size()));
@@ -950,10 +952,16 @@ class ContainerClusterIT {
           reads.incrementAndGet();
           maxLatency.accumulateAndGet(r.millis, Math::max);
           if (r.status != 200 || !acked.get(earlier).equals(r.json().getValue("value"))) {
-            failures.add("read " + earlier + " via " + reader + ": " + r + " after " + r.millis + " ms");
+            failures.add("read " + earlier + " via " + reader + " sent at " + sentAt(r) + ": " + r + " after " + r.millis + " ms");
           }
         }
       }
+    }
+
+    /** When the request was sent, UTC, as the nodes' logs show it: to find a failure in them. */
+    private static String sentAt(Response r) {
+      return java.time.LocalTime.now(java.time.ZoneOffset.UTC).minusNanos(r.millis * 1_000_000)
+          .truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
     }
 
     int acked() {
