@@ -36,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,7 +56,8 @@ import org.testcontainers.lifecycle.Startables;
  * Real nodes in containers of the project image, named, addressed and configured like the pods
  * of the StatefulSet (NODE_ID=distributed-sqlite-&lt;i&gt;, the DNS alias of the headless service,
  * no PEERS), under the failures a Kubernetes cluster sees: a killed container restarted on its
- * volume, a frozen one, a network partition, a node replaced with an empty volume.
+ * volume, a frozen one, a network partition, a node replaced with an empty volume; and grown by
+ * one pod, as {@code kubectl scale} grows the set.
  *
  * <p>Each scenario runs its own cluster on its own Docker network with fixed addresses (as a pod
  * keeps its address across a container restart) and named volumes for /data. The image is built
@@ -349,24 +351,146 @@ class ContainerClusterIT {
     }
   }
 
+  // --- growing: a fourth pod joins by itself ---------------------------------------------------
+
+  /**
+   * {@code kubectl scale --replicas=4} on a running set of 3: the fourth pod has the others'
+   * environment (CLUSTER_SIZE=3, NODE_ID=distributed-sqlite-3, no PEERS) and joins through the
+   * headless service's DNS pattern while clients write through the other three. Then every node
+   * shows the same view of 4 normal members, the new node holds streamed copies, and every key
+   * written before and during the join reads back at r=quorum through it.
+   */
+  @Test
+  void fourthPodJoinsByItselfAndServesKeysWrittenBeforeItCame() throws Exception {
+    try (Cluster cluster = Cluster.start(3, 3)) {
+      cluster.guard(() -> {
+        Map<String, JsonObject> before = new LinkedHashMap<>();
+        for (int k = 0; k < 60; k++) {
+          JsonObject value = new JsonObject().put("k", k).put("phase", "before-join");
+          Response w = http.set(cluster.node(k % 3), "grow-" + k, value, "quorum");
+          assertEquals(200, w.status, "w=quorum write of grow-" + k + " before the join: " + w);
+          before.put("grow-" + k, value);
+        }
+        Node joiner;
+        Map<String, JsonObject> during;
+        try (Load load = new Load(http, "join", cluster.nodes)) {
+          load.awaitAcked(10);
+          long t0 = System.nanoTime();
+          joiner = cluster.addPod();
+          long started = System.nanoTime();
+          long epoch = awaitOneViewOfNormalMembers(cluster, 4);
+          System.out.printf("join: %s answered /health %d ms after its container was created; %d ms later every node"
+              + " shows 4 normal members at epoch %d%n", joiner, Duration.ofNanos(started - t0).toMillis(),
+              Duration.ofNanos(System.nanoTime() - started).toMillis(), epoch);
+          // Epoch 1 formed by CLUSTER_SIZE, 2 with the new pod joining, 3 with it normal.
+          assertEquals(3, epoch, "one join moves the epoch twice");
+          joiner.awaitReady();
+          load.awaitAcked(load.acked() + 10);
+          load.stop();
+          load.print();
+          load.assertNoFailures();
+          during = load.acknowledged();
+        }
+        // Before any read through the new node can repair it: what it holds came by streaming
+        // (or anti-entropy), and no key has fewer than RF copies.
+        int onJoiner = 0;
+        List<String> underReplicated = new ArrayList<>();
+        for (var e : before.entrySet()) {
+          if (holds(joiner, e.getKey(), e.getValue())) {
+            onJoiner++;
+          }
+          int copies = holders(cluster, e.getKey(), e.getValue());
+          if (copies < cluster.rf) {
+            underReplicated.add(e.getKey() + " on " + copies + " nodes");
+          }
+        }
+        long streamed = metric(joiner, "dsqlite_stream_records");
+        System.out.printf("join: %s holds %d of the %d keys written before it came, %d records streamed%n",
+            joiner, onJoiner, before.size(), streamed);
+        assertEquals(List.of(), underReplicated, "keys with fewer than RF copies after the join");
+        assertTrue(onJoiner > 0, joiner + " holds none of the " + before.size() + " keys written before it joined");
+        assertTrue(streamed > 0, joiner + " streamed no record (dsqlite_stream_records)");
+        Map<String, JsonObject> expected = new LinkedHashMap<>(before);
+        expected.putAll(during);
+        assertAllReadableAtQuorumThrough(joiner, expected);
+      });
+    }
+  }
+
+  /**
+   * Polls every node's /cluster until all show {@code members} members, every one {@code normal},
+   * no change in progress, at one epoch; returns that epoch.
+   */
+  private long awaitOneViewOfNormalMembers(Cluster cluster, int members) {
+    Map<Node, String> last = new LinkedHashMap<>();
+    long[] epoch = {-1};
+    Await.until(() -> "every node shows " + members + " normal members at one epoch; views: " + last, Duration.ofSeconds(90), () -> {
+      Set<Long> epochs = new LinkedHashSet<>();
+      boolean settled = true;
+      for (Node node : cluster.nodes) {
+        Response r = http.get(node, "/cluster");
+        JsonObject view = r.status == 200 ? r.json().getJsonObject("view") : null;
+        if (view == null) {
+          last.put(node, r.toString());
+          settled = false;
+          continue;
+        }
+        List<String> states = view.getJsonArray("members").stream().map(o -> ((JsonObject) o).getString("state")).toList();
+        last.put(node, "epoch " + view.getValue("epoch") + " " + states + " change " + view.getValue("change"));
+        settled &= states.size() == members && states.stream().allMatch("normal"::equals) && view.getValue("change") == null;
+        epochs.add(view.getLong("epoch"));
+      }
+      epoch[0] = epochs.size() == 1 ? epochs.iterator().next() : -1;
+      return settled && epochs.size() == 1;
+    });
+    return epoch[0];
+  }
+
   // --- checks ---------------------------------------------------------------------------------
 
   private int holders(Cluster cluster, String key, JsonObject value) {
     int holders = 0;
     for (Node node : cluster.nodes) {
-      Response r = http.internalGet(node, key);
-      if (r.status == 200 && value.equals(r.json().getValue("value"))) {
+      if (holds(node, key, value)) {
         holders++;
       }
     }
     return holders;
   }
 
+  /** The node's own copy of {@code key} (/internal/get) has {@code value}. */
+  private boolean holds(Node node, String key, JsonObject value) {
+    Response r = http.internalGet(node, key);
+    return r.status == 200 && value.equals(r.json().getValue("value"));
+  }
+
+  /** Sum of the samples of a Prometheus counter or gauge on {@code node}'s /metrics (0 when absent). */
+  private long metric(Node node, String name) {
+    Response r = http.get(node, "/metrics");
+    assertEquals(200, r.status, node + " /metrics");
+    double sum = 0;
+    for (String line : r.body.lines().toList()) {
+      String sample = line.split("[{ ]", 2)[0];
+      if (sample.equals(name) || sample.equals(name + "_total")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return (long) sum;
+  }
+
   private void assertAllReadableAtQuorum(Cluster cluster, Map<String, JsonObject> expected) {
+    assertReadableAtQuorum(expected, i -> cluster.node(i % cluster.nodes.size()));
+  }
+
+  private void assertAllReadableAtQuorumThrough(Node via, Map<String, JsonObject> expected) {
+    assertReadableAtQuorum(expected, i -> via);
+  }
+
+  private void assertReadableAtQuorum(Map<String, JsonObject> expected, IntFunction<Node> coordinator) {
     List<String> wrong = new ArrayList<>();
     int i = 0;
     for (var e : expected.entrySet()) {
-      Node via = cluster.node(i++ % cluster.nodes.size());
+      Node via = coordinator.apply(i++);
       Response r = http.get(via, e.getKey(), "quorum");
       if (r.status != 200 || !e.getValue().equals(r.json().getValue("value"))) {
         wrong.add(e.getKey() + " via " + via + ": " + r);
@@ -438,6 +562,18 @@ class ContainerClusterIT {
 
     Node node(int i) {
       return nodes.get(i);
+    }
+
+    /**
+     * One more pod, as {@code kubectl scale} adds it: the next ordinal, the same environment as the
+     * others (CLUSTER_SIZE stays as it was), its own empty volume. Returns once it answers /health.
+     */
+    Node addPod() {
+      Node node = new Node(this, nodes.size());
+      nodes.add(node);
+      node.container.start();
+      System.out.println("added " + node);
+      return node;
     }
 
     /** Every node's /cluster view has every node up: failure detection has settled. */
@@ -807,7 +943,7 @@ class ContainerClusterIT {
           acked.put(key, value);
           ackedOrder.add(key);
         } else {
-          failures.add("write " + key + " via " + via + ": " + w + " after " + w.millis + " ms");
+          failures.add("write " + key + " via " + via + " sent at " + sentAt(w) + ": " + w + " after " + w.millis + " ms");
         }
         if (!ackedOrder.isEmpty()) {
           String earlier = ackedOrder.get(ThreadLocalRandom.current().nextInt(ackedOrder.size()));
@@ -816,10 +952,16 @@ class ContainerClusterIT {
           reads.incrementAndGet();
           maxLatency.accumulateAndGet(r.millis, Math::max);
           if (r.status != 200 || !acked.get(earlier).equals(r.json().getValue("value"))) {
-            failures.add("read " + earlier + " via " + reader + ": " + r + " after " + r.millis + " ms");
+            failures.add("read " + earlier + " via " + reader + " sent at " + sentAt(r) + ": " + r + " after " + r.millis + " ms");
           }
         }
       }
+    }
+
+    /** When the request was sent, UTC, as the nodes' logs show it: to find a failure in them. */
+    private static String sentAt(Response r) {
+      return java.time.LocalTime.now(java.time.ZoneOffset.UTC).minusNanos(r.millis * 1_000_000)
+          .truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
     }
 
     int acked() {
