@@ -93,9 +93,14 @@ class MembershipChangeTest {
     try (TestCluster c = TestCluster.startWithSpares(3, 1, 3, dir, Map.of())) {
       int keys = 1500;
       Map<String, String> expected = new LinkedHashMap<>();
-      for (int i = 0; i < keys; i++) {
-        assertEquals(200, http.set(c.baseUrl(i % 3), "slow-" + i, "{\"v\":0}", "quorum").status());
-        expected.put("slow-" + i, "{\"v\":0}");
+      for (int from = 0; from < keys; from += 750) {
+        io.vertx.core.json.JsonArray ops = new io.vertx.core.json.JsonArray();
+        for (int i = from; i < from + 750; i++) {
+          ops.add(new JsonObject().put("op", "set").put("key", "slow-" + i).put("value", new JsonObject().put("v", 0)));
+          expected.put("slow-" + i, "{\"v\":0}");
+        }
+        ClusterHttp.Response batch = new ClusterHttp(DEADLINE).post(c.baseUrl(0) + "/batch?w=all", new JsonObject().put("ops", ops).encode());
+        assertEquals(200, batch.status(), batch::toString);
       }
       c.setNodeEnv(3, Map.of("JOIN", "true", "STREAM_RATE", "300"));
       c.startNode(3);
