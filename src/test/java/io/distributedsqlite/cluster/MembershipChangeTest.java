@@ -82,6 +82,87 @@ class MembershipChangeTest {
     }
   }
 
+  /**
+   * The writes are made while node 3 is seen joining (its streaming paced to 300 records/s; the pace
+   * applies between pages of 1,000 scanned records, hence more keys than a page), so
+   * they meet the streamed copies on node 3: older values must not win over a delete or an
+   * overwrite, on node 3 or on any node after cleanup.
+   */
+  @Test
+  void deletesAndOverwritesMadeWhileTheNodeIsStillJoiningWinOverTheStreamedCopies() throws Exception {
+    try (TestCluster c = TestCluster.startWithSpares(3, 1, 3, dir, Map.of())) {
+      int keys = 1500;
+      Map<String, String> expected = new LinkedHashMap<>();
+      for (int from = 0; from < keys; from += 750) {
+        io.vertx.core.json.JsonArray ops = new io.vertx.core.json.JsonArray();
+        for (int i = from; i < from + 750; i++) {
+          ops.add(new JsonObject().put("op", "set").put("key", "slow-" + i).put("value", new JsonObject().put("v", 0)));
+          expected.put("slow-" + i, "{\"v\":0}");
+        }
+        ClusterHttp.Response batch = new ClusterHttp(DEADLINE).post(c.baseUrl(0) + "/batch?w=all", new JsonObject().put("ops", ops).encode());
+        assertEquals(200, batch.status(), batch::toString);
+      }
+      c.setNodeEnv(3, Map.of("JOIN", "true", "STREAM_RATE", "300"));
+      c.startNode(3);
+      Await.until(() -> "node 0 sees node 3 joining: " + http.get(c.baseUrl(0) + "/cluster").body(), DEADLINE,
+          () -> joining(c, 0, 3));
+      for (int i = 0; i < keys; i += 10) {
+        ClusterHttp.Response d = http.remove(c.baseUrl(i % 3), "slow-" + i, "quorum");
+        assertEquals(200, d.status(), () -> "delete during the join: " + d + views(c));
+        expected.put("slow-" + i, null);
+        ClusterHttp.Response w = http.set(c.baseUrl((i + 1) % 3), "slow-" + (i + 1), "{\"v\":1}", "quorum");
+        assertEquals(200, w.status(), () -> "overwrite during the join: " + w + views(c));
+        expected.put("slow-" + (i + 1), "{\"v\":1}");
+      }
+      assertTrue(joining(c, 0, 3), "node 3 was still joining after the writes (else raise keys or lower STREAM_RATE)");
+
+      awaitView(c, List.of(0, 1, 2, 3), 4, "normal");
+      c.awaitReady(3, DEADLINE);
+      // The keys written during the join, and as many left as they were.
+      Map<String, String> checked = new LinkedHashMap<>();
+      for (int i = 0; i < keys; i += 10) {
+        for (int k : new int[] {i, i + 1, i + 5}) {
+          checked.put("slow-" + k, expected.get("slow-" + k));
+        }
+      }
+      assertReadable(c, List.of(3, 0, 1, 2), checked);
+      for (Map.Entry<String, String> e : checked.entrySet()) {
+        ClusterHttp.Response local = http.local(c.baseUrl(3), e.getKey());
+        if (e.getValue() == null) {
+          assertTrue(local.status() == 404 || local.json().getBoolean("tombstone"), "node 3 holds a deleted value: " + local);
+        } else if (local.status() == 200) {
+          assertEquals(new JsonObject(e.getValue()), local.json().getJsonObject("value"), "node 3's copy of " + e.getKey());
+        }
+      }
+      cleanup(c, List.of(0, 1, 2, 3));
+      assertReadable(c, List.of(0, 1, 2, 3), checked);
+      assertCopies(c, List.of(0, 1, 2, 3), checked, 3);
+    }
+  }
+
+  private String views(TestCluster c) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < 4; i++) {
+      ClusterHttp.Response r = http.get(c.baseUrl(i) + "/cluster");
+      sb.append("\nnode ").append(i).append(": ").append(r.status() == 200 ? r.json().getJsonObject("view").encode() : r.toString());
+    }
+    return sb.toString();
+  }
+
+  private boolean joining(TestCluster c, int observer, int node) {
+    ClusterHttp.Response r = http.get(c.baseUrl(observer) + "/cluster");
+    if (r.status() != 200) {
+      return false;
+    }
+    for (Object o : r.json().getJsonObject("view").getJsonArray("members")) {
+      JsonObject m = (JsonObject) o;
+      if (m.getInteger("id") == node) {
+        return "joining".equals(m.getString("state"));
+      }
+    }
+    return false;
+  }
+
   @Test
   void decommissionIsRefusedWhenFewerThanRfNormalMembersWouldRemain() {
     try (TestCluster c = TestCluster.start(3, 3, dir)) {

@@ -19,10 +19,20 @@ import java.time.Duration;
 public final class ClusterHttp {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(6);
 
+  private final Duration requestTimeout;
   private final HttpClient client = HttpClient.newBuilder()
       .connectTimeout(Duration.ofSeconds(2))
       .version(HttpClient.Version.HTTP_1_1)
       .build();
+
+  public ClusterHttp() {
+    this(REQUEST_TIMEOUT);
+  }
+
+  /** With a longer request timeout, for admin calls that wait ({@code ?wait=}). */
+  public ClusterHttp(Duration requestTimeout) {
+    this.requestTimeout = requestTimeout;
+  }
 
   /** One answer: status 0 when there was none. {@link #json()} is null when the body is not a JSON object. */
   public record Response(int status, String body) {
@@ -119,7 +129,7 @@ public final class ClusterHttp {
 
   private Response send(HttpRequest.Builder builder) {
     try {
-      HttpResponse<String> res = client.send(builder.timeout(REQUEST_TIMEOUT).build(),
+      HttpResponse<String> res = client.send(builder.timeout(requestTimeout).build(),
           HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       return new Response(res.statusCode(), res.body());
     } catch (IOException e) {

@@ -39,37 +39,64 @@ public final class ProcessCluster implements AutoCloseable {
    */
   public static ProcessCluster start(int size, int rf, Path baseDir, Map<String, String> extraEnv,
       java.util.function.BiFunction<Integer, int[], Map<String, String>> perNodeEnv) {
+    return start(size, size, rf, baseDir, extraEnv, perNodeEnv);
+  }
+
+  /**
+   * Starts nodes {@code 0..size-1} (CLUSTER_SIZE={@code size}) of a cluster that may grow to
+   * {@code capacity} nodes: every node's PEERS lists all {@code capacity} ordinals, and the nodes
+   * from {@code size} on are set up (port, data directory, environment) but not started; start them
+   * with {@link #startNodes} to make them join.
+   */
+  public static ProcessCluster startGrowable(int size, int capacity, int rf, Path baseDir, Map<String, String> extraEnv) {
+    return start(size, capacity, rf, baseDir, extraEnv, (id, ports) -> Map.of());
+  }
+
+  private static ProcessCluster start(int size, int capacity, int rf, Path baseDir, Map<String, String> extraEnv,
+      java.util.function.BiFunction<Integer, int[], Map<String, String>> perNodeEnv) {
     Path jar = NodeProcess.jar();
-    int[] ports = new int[size];
-    for (int i = 0; i < size; i++) {
+    int[] ports = new int[capacity];
+    for (int i = 0; i < capacity; i++) {
       ports[i] = TestCluster.freePort();
     }
-    NodeProcess[] nodes = new NodeProcess[size];
-    for (int i = 0; i < size; i++) {
-      Map<String, String> extra = new HashMap<>(extraEnv);
+    NodeProcess[] nodes = new NodeProcess[capacity];
+    for (int i = 0; i < capacity; i++) {
+      Map<String, String> extra = new HashMap<>();
+      extra.put("CLUSTER_SIZE", Integer.toString(size));
+      extra.putAll(extraEnv);
       extra.putAll(perNodeEnv.apply(i, ports.clone()));
       Path dir = baseDir.resolve("node-" + i);
       nodes[i] = new NodeProcess(jar, i, ports[i], dir, NodeProcess.clusterEnv(i, ports, rf, dir, extra));
     }
     ProcessCluster cluster = new ProcessCluster(nodes);
     try {
-      for (NodeProcess n : nodes) {
-        n.start();
+      for (int i = 0; i < size; i++) {
+        nodes[i].start();
       }
-      for (NodeProcess n : nodes) {
-        n.awaitHealthy(START_TIMEOUT);
+      for (int i = 0; i < size; i++) {
+        nodes[i].awaitHealthy(START_TIMEOUT);
       }
       // New databases rebuild from their peers (their first repair round) before they answer reads.
       // A node whose clock is off stays not ready by design (the clock tests start such nodes):
       // it counts as started once its clock is the only reason.
-      for (NodeProcess n : nodes) {
-        cluster.awaitReadyOrOnlyClockRefused(n.id(), START_TIMEOUT);
+      for (int i = 0; i < size; i++) {
+        cluster.awaitReadyOrOnlyClockRefused(i, START_TIMEOUT);
       }
     } catch (RuntimeException e) {
       cluster.close();
       throw e;
     }
     return cluster;
+  }
+
+  /** Launches the given nodes together (the JVMs start in parallel) and waits for their health, not for readiness. */
+  public void startNodes(int... ids) {
+    for (int id : ids) {
+      nodes[id].start();
+    }
+    for (int id : ids) {
+      nodes[id].awaitHealthy(START_TIMEOUT);
+    }
   }
 
   /** Waits until node {@code i} answers {@code GET /ready} with 200; fails with its last answer otherwise. */
@@ -92,6 +119,7 @@ public final class ProcessCluster implements AutoCloseable {
     }
   }
 
+  /** Every node this cluster set up, started or not (more than CLUSTER_SIZE for {@link #startGrowable}). */
   public int size() {
     return nodes.length;
   }
