@@ -85,7 +85,8 @@ final class BatchRoutes {
         RefusalAnswer.of(refused).appendFields(results);
       } else if (out != null) {
         results.append(",\"status\":\"failed\",\"error\":\"unavailable\",\"message\":\"write consistency ")
-            .append(w.wireName()).append(" needs ").append(out.required()).append(" replica acknowledgements, got ")
+            .append(w.wireName()).append(" needs ").append(out.required()).append(" replica acknowledgements")
+            .append(out.joint() ? WriteAnswer.JOINT : "").append(", got ")
             .append(out.acked()).append('"');
       } else {
         results.append(",\"status\":\"failed\",\"error\":\"internal\",\"message\":\"the write could not be coordinated\"");

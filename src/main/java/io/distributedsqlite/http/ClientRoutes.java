@@ -112,7 +112,7 @@ final class ClientRoutes {
       Responses.json(ctx, 503, new JsonObject()
           .put("error", "unavailable")
           .put("message", "read consistency " + out.level().wireName() + " needs " + out.required()
-              + " replica answers, got " + out.answered())
+              + " replica answers" + (out.joint() ? WriteAnswer.JOINT : "") + ", got " + out.answered())
           .put("required", out.required())
           .put("answered", out.answered())
           .put("asked", out.asked())

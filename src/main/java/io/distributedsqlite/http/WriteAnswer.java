@@ -14,6 +14,9 @@ import io.vertx.ext.web.RoutingContext;
  * {@code /internal/delete}, which answer alike.
  */
 final class WriteAnswer {
+  /** What a level needs while the key's replicas move in a membership change (joint quorums). */
+  static final String JOINT = " among its current replicas and as many among its next ones (a membership change is in progress)";
+
   private final String nodeIdField;
 
   WriteAnswer(String nodeName) {
@@ -30,7 +33,7 @@ final class WriteAnswer {
       Responses.json(ctx, 503, new JsonObject()
           .put("error", "unavailable")
           .put("message", "write consistency " + req.level().wireName() + " needs " + out.required()
-              + " replica acknowledgements, got " + out.acked())
+              + " replica acknowledgements" + (out.joint() ? JOINT : "") + ", got " + out.acked())
           .put("required", out.required())
           .put("acked", out.acked())
           .put("replicas", out.replicas()));

@@ -224,7 +224,7 @@ public final class ReadCoordinator {
         boolean met = enough();
         int stale = met ? countStale(newest) : 0;
         answer.complete(new ReadOutcome(newest, req.level(), order.length, asked, req.level().required(set.current().length),
-            answers, met, stale));
+            answers, met, set.moving(), stale));
       }
       if (replied && pending == 0) {
         repair();

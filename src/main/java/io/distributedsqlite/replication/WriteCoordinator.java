@@ -233,7 +233,7 @@ public final class WriteCoordinator {
       if (att == attempt && !answered && acks.readyToAnswer()) {
         answered = true;
         WriteOutcome out = new WriteOutcome(record.version(), replicas.length, acks.required(), acks.acked(), acks.met(),
-            acks.localRefusal(), attempt);
+            set.moving(), acks.localRefusal(), attempt);
         if (!out.met()) {
           unavailable.increment();
         }

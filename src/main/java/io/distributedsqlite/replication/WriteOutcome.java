@@ -6,13 +6,13 @@ import io.distributedsqlite.storage.WriteRefused;
 /**
  * How a coordinated write ended: {@code acked} of {@code replicas} committed it, {@code required}
  * were needed ({@code met}: the level was met; during a membership change among the current and
- * among the next replicas both). {@code localRefusal} is this node's own storage refusing the write (queue full,
+ * among the next replicas both; {@code joint}: such a change was in progress for the key). {@code localRefusal} is this node's own storage refusing the write (queue full,
  * disk full, other storage error), or null. {@code restamps}: how often the write was stamped
  * again before the answer because a replica kept a newer version it had not seen; {@code version}
  * is the final stamp.
  */
-public record WriteOutcome(Version version, int replicas, int required, int acked, boolean met, WriteRefused localRefusal,
-    int restamps) {
+public record WriteOutcome(Version version, int replicas, int required, int acked, boolean met, boolean joint,
+    WriteRefused localRefusal, int restamps) {
 
   /**
    * The refusal the client gets instead of "consistency not met", so it sees why: no replica
