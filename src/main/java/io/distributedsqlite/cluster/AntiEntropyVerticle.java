@@ -123,11 +123,22 @@ public final class AntiEntropyVerticle extends VerticleBase {
     return Future.succeededFuture();
   }
 
-  /** The members this node repairs with: every member of its view but itself and those that left. */
+  /**
+   * The members this node repairs with: every member of its view but itself, those that left and
+   * a joining one (it streams its ranges; repairing with it too would send them twice). A node
+   * that is joining, or not yet a member, repairs with no one.
+   */
   private List<Integer> others() {
     List<Integer> out = new ArrayList<>();
-    for (MembershipView.Member m : currentView.view().peersOf(config.nodeId())) {
-      out.add(m.ordinal());
+    MembershipView view = currentView.view();
+    MembershipView.State mine = view.stateOf(config.nodeId());
+    if (mine == null || mine == MembershipView.State.JOINING) {
+      return out;
+    }
+    for (MembershipView.Member m : view.peersOf(config.nodeId())) {
+      if (m.state() != MembershipView.State.JOINING) {
+        out.add(m.ordinal());
+      }
     }
     return out;
   }

@@ -527,11 +527,13 @@ public final class MembershipChanges extends VerticleBase {
     streamStartedNanos = System.nanoTime();
     log.info("streaming the ranges view epoch {} gives this node from {} ({} records/s at most)", v.epoch(), sources,
         config.streamRate());
-    Future<Void> chain = Future.succeededFuture();
+    // Every source at once, each paced to its share of STREAM_RATE.
+    long perSource = Math.max(1, config.streamRate() / Math.max(1, sources.size()));
+    List<Future<Void>> streams = new ArrayList<>();
     for (int source : sources) {
-      chain = chain.compose(x -> streamFrom(source, null, v.epoch()).onSuccess(y -> sourcesDone++));
+      streams.add(streamFrom(source, null, v.epoch(), perSource).onSuccess(y -> sourcesDone++));
     }
-    chain.onComplete(ar -> {
+    Future.all(streams).<Void>mapEmpty().onComplete(ar -> {
       streamRunning = false;
       streamWaiting = null;
       if (ar.failed()) {
@@ -554,7 +556,7 @@ public final class MembershipChanges extends VerticleBase {
   }
 
   /** One source's records of the ranges this node gains, page by page, paced to STREAM_RATE; retried while the view holds. */
-  private Future<Void> streamFrom(int source, String after, long epoch) {
+  private Future<Void> streamFrom(int source, String after, long epoch, long rate) {
     if (currentView.view().epoch() != epoch) {
       return Future.failedFuture("the view changed");
     }
@@ -567,8 +569,8 @@ public final class MembershipChanges extends VerticleBase {
           if (page.next() == null) {
             return Future.<Void>succeededFuture();
           }
-          long due = (long) page.records().size() * 1000 / config.streamRate() - (System.nanoTime() - started) / 1_000_000;
-          return pause(due).compose(x -> streamFrom(source, page.next().key(), epoch));
+          long due = page.records().size() * 1000L / rate - (System.nanoTime() - started) / 1_000_000;
+          return pause(due).compose(x -> streamFrom(source, page.next().key(), epoch, rate));
         }, t -> {
           // The source may not run this view yet, may still be settling, or be down: the change waits for it.
           String why = "waiting for node " + source + ": " + t.getMessage();
@@ -576,7 +578,7 @@ public final class MembershipChanges extends VerticleBase {
             log.info("streaming {}", why);
           }
           streamWaiting = why;
-          return pause(1000).compose(x -> streamFrom(source, after, epoch));
+          return pause(1000).compose(x -> streamFrom(source, after, epoch, rate));
         });
   }
 

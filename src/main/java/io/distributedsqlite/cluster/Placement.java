@@ -98,11 +98,22 @@ public final class Placement {
 
   /**
    * Whether {@code source} sends {@code key} to {@code gainer} when streaming: the key is one
-   * {@code gainer} gains in this change and {@code source} is one of its current replicas.
+   * {@code gainer} gains in this change and {@code source} is one of the first majority of its
+   * current replicas (in preference-list order). A write acknowledged at quorum sits on a
+   * majority of the current replicas, so one of those sources has it; each key travels to a
+   * gainer from that many sources (2 at RF=3), not from all.
    */
   public boolean streamedTo(String key, int source, int gainer) {
     ReplicaSet set = replicasFor(key);
-    return ReplicaSet.contains(set.next(), gainer) && !ReplicaSet.contains(set.current(), gainer)
-        && ReplicaSet.contains(set.current(), source);
+    if (!ReplicaSet.contains(set.next(), gainer) || ReplicaSet.contains(set.current(), gainer)) {
+      return false;
+    }
+    int majority = set.current().length / 2 + 1;
+    for (int i = 0; i < majority; i++) {
+      if (set.current()[i] == source) {
+        return true;
+      }
+    }
+    return false;
   }
 }
