@@ -46,8 +46,16 @@ public record ReplicaSet(int[] current, int[] next, int[] all) {
     return contains(all, node);
   }
 
-  /** Whether {@code level} is met by the nodes {@code took} accepts, among the current and among the next replicas. */
+  /**
+   * Whether {@code level} is met by the nodes {@code took} accepts: among the current and among the
+   * next replicas. ONE keeps its meaning during a change: one current replica (a joining node,
+   * which may not hold the key yet, never counts alone); the next replicas get the write too, or a
+   * hint, like the other replicas of a write at ONE.
+   */
   public boolean met(Consistency level, IntPredicate took) {
+    if (level == Consistency.ONE) {
+      return count(current, took) >= 1;
+    }
     return count(current, took) >= level.required(current.length) && count(next, took) >= level.required(next.length);
   }
 
