@@ -5,8 +5,6 @@ import io.distributedsqlite.cluster.Placement;
 import io.distributedsqlite.cluster.StrayCleanup;
 import io.distributedsqlite.config.PeerLimits;
 import io.distributedsqlite.storage.BucketPosition;
-import io.distributedsqlite.storage.KeyRange;
-import io.distributedsqlite.storage.Record;
 import io.distributedsqlite.wire.BadRequest;
 import io.distributedsqlite.wire.RecordJson;
 import io.vertx.core.Future;
@@ -18,7 +16,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -125,17 +122,8 @@ final class MembershipChangeRoutes {
       }
       Placement placement = services.view().placement();
       int self = services.config().nodeId();
-      return services.reader().scan(KeyRange.ALL, (String) after, n, true, PeerLimits.BATCH_BYTES).map(page -> {
-        List<Record> out = new ArrayList<>();
-        for (Record r : page.records()) {
-          if (placement.streamedTo(r.key(), self, gainer)) {
-            out.add(r);
-          }
-        }
-        BucketPosition next = page.complete() || page.records().isEmpty() ? null
-            : new BucketPosition(0, page.records().get(page.records().size() - 1).key());
-        return RecordJson.encodePage(out, List.of(), next);
-      });
+      return services.reader().keyPage((String) after, n, key -> placement.streamedTo(key, self, gainer), PeerLimits.BATCH_BYTES)
+          .map(page -> RecordJson.encodePage(page.records(), List.of(), page.last() == null ? null : new BucketPosition(0, page.last())));
     }).onSuccess(json -> Responses.json(ctx, 200, json)).onFailure(t -> answerFailure(ctx, t));
   }
 

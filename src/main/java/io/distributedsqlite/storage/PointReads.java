@@ -125,6 +125,53 @@ final class PointReads implements AutoCloseable {
     }, false);
   }
 
+  /**
+   * Up to {@code limit} rows after {@code after} (null: from the first) in key order; of those,
+   * the records whose key {@code keep} accepts, with their values, until their bytes reach
+   * {@code maxBytes} (the first kept record always). Plain JDBC on a point-read connection: the
+   * pooled client's per-row decoding costs a multiple of this on large pages. {@code last} is the
+   * last key looked at (where the next page starts), null when the table ended.
+   */
+  Future<RecordReader.KeyPage> page(String after, int limit, java.util.function.Predicate<String> keep, long maxBytes) {
+    return executor.executeBlocking(() -> {
+      Lookup lookup = idle.take();
+      String sql = "SELECT key, tombstone, value, hlc, node, expires_at FROM kv" + (after == null ? "" : " WHERE key > ?")
+          + " ORDER BY key LIMIT ?";
+      try (PreparedStatement ps = lookup.connection.prepareStatement(sql)) {
+        int i = 1;
+        if (after != null) {
+          ps.setString(i++, after);
+        }
+        ps.setInt(i, limit);
+        List<Record> out = new ArrayList<>();
+        String last = null;
+        int rows = 0;
+        long bytes = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            String key = rs.getString(1);
+            if (keep.test(key)) {
+              boolean tombstone = rs.getInt(2) != 0;
+              Record r = new Record(key, tombstone ? null : rs.getString(3), new Version(rs.getLong(4), rs.getInt(5)), tombstone,
+                  rs.getLong(6));
+              long n = 64 + key.length() + (r.value() == null ? 0 : r.value().length());
+              if (!out.isEmpty() && bytes + n > maxBytes) {
+                return new RecordReader.KeyPage(out, last);
+              }
+              bytes += n;
+              out.add(r);
+            }
+            last = key;
+            rows++;
+          }
+        }
+        return new RecordReader.KeyPage(out, rows < limit ? null : last);
+      } finally {
+        idle.add(lookup);
+      }
+    }, false);
+  }
+
   @Override
   public void close() {
     executor.close();

@@ -97,6 +97,18 @@ public final class RecordReader implements AutoCloseable {
     return points.records(keys);
   }
 
+  /** Records of one {@link #keyPage} and the key the next page starts after (null: the table ended). */
+  public record KeyPage(List<Record> records, String last) {}
+
+  /**
+   * The records, values included, of the keys {@code keep} accepts among the next {@code limit}
+   * keys after {@code after} (null: from the first), within about {@code maxBytes}; what a node
+   * streams to another when the membership changes.
+   */
+  public Future<KeyPage> keyPage(String after, int limit, java.util.function.Predicate<String> keep, long maxBytes) {
+    return points.page(after, limit, keep, maxBytes);
+  }
+
   /** Up to {@code limit} of a peer's hints, oldest version first. */
   public Future<List<Hint>> hints(int peer, int limit) {
     return hints(peer, limit, Long.MAX_VALUE);
