@@ -137,12 +137,8 @@ final class MembershipChangeRoutes {
    * {@code left} (200).
    */
   private void decommission(RoutingContext ctx) {
-    Duration wait;
-    try {
-      String w = Params.query(ctx).get("wait");
-      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w, "GET /admin/decommission");
-    } catch (BadRequest e) {
-      Responses.error(ctx, e);
+    Duration wait = waitParam(ctx, "GET /admin/decommission");
+    if (wait == null) {
       return;
     }
     long deadline = System.nanoTime() + wait.toNanos();
@@ -150,6 +146,17 @@ final class MembershipChangeRoutes {
         .compose(m -> untilLeft(deadline))
         .onSuccess(p -> Responses.json(ctx, "left".equals(p.getString("state")) ? 200 : 202, p))
         .onFailure(t -> answerFailure(ctx, t));
+  }
+
+  /** The request's {@code wait} (zero without one), or null after answering 400 for a bad one. */
+  private static Duration waitParam(RoutingContext ctx, String follow) {
+    try {
+      String w = Params.query(ctx).get("wait");
+      return w == null ? Duration.ZERO : OpsRoutes.waitParam(w, follow);
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return null;
+    }
   }
 
   private Future<JsonObject> untilLeft(long deadlineNanos) {
@@ -169,12 +176,8 @@ final class MembershipChangeRoutes {
    * 200 with what it removed when it finished within that time.
    */
   private void cleanup(RoutingContext ctx) {
-    Duration wait;
-    try {
-      String w = Params.query(ctx).get("wait");
-      wait = w == null ? Duration.ZERO : OpsRoutes.waitParam(w, "GET /admin/cleanup");
-    } catch (BadRequest e) {
-      Responses.error(ctx, e);
+    Duration wait = waitParam(ctx, "GET /admin/cleanup");
+    if (wait == null) {
       return;
     }
     Future<JsonObject> run = vertx.eventBus().<JsonObject>request(StrayCleanup.CLEANUP_ADDRESS, null,

@@ -57,6 +57,7 @@ class MembershipChangeTest {
 
       awaitView(c, List.of(0, 1, 2, 3), 4, "normal");
       c.awaitReady(3, DEADLINE);
+      assertOlderViewRefused(c);
       assertReadable(c, List.of(0, 1, 2, 3), expected);
       CurrentView v3 = c.node(3).services().view();
       int held = 0;
@@ -171,6 +172,18 @@ class MembershipChangeTest {
       assertEquals("too_few_members", r.json().getString("error"));
       assertEquals("normal", http.get(c.baseUrl(2) + "/admin/decommission").json().getString("state"));
     }
+  }
+
+  /** A node still running the view before the join (epoch 1) is refused, and what it sent changes nothing. */
+  private void assertOlderViewRefused(TestCluster c) {
+    ViewIdentity first = new MembershipView(1, 3, c.node(0).services().view().view().members().subList(0, 3).stream()
+        .map(m -> new MembershipView.Member(m.ordinal(), m.name(), m.address(), MembershipView.State.NORMAL)).toList()).identity();
+    String record = "[{\"key\":\"old-view\",\"value\":1,\"version\":\"" + System.currentTimeMillis()
+        + ".0.1\",\"tombstone\":false,\"expires_at\":0}]";
+    ClusterHttp.Response refused = http.post(c.baseUrl(1) + "/internal/apply", record, ViewIdentity.HEADER, first.header());
+    assertEquals(409, refused.status(), refused.toString());
+    assertEquals("view_mismatch", refused.json().getString("error"));
+    assertEquals(404, http.local(c.baseUrl(1), "old-view").status(), "a refused request changes nothing");
   }
 
   /** Waits until the given nodes all run one view whose {@code active} non-left members are all {@code state}. */

@@ -17,11 +17,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,13 +49,7 @@ class ClockSkewIT {
   @BeforeEach
   void nodeDir(TestInfo info) throws IOException {
     String name = info.getTestMethod().orElseThrow().getName() + info.getDisplayName().replaceAll("[^0-9a-zA-Z]+", "-");
-    dir = NodeProcess.jar().toAbsolutePath().getParent().resolve("it-nodes").resolve("clock-" + name);
-    if (Files.exists(dir)) {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.createDirectories(dir);
+    dir = NodeProcess.itDir("clock-" + name);
   }
 
   @AfterEach

@@ -12,12 +12,10 @@ import io.distributedsqlite.support.ProcessCluster;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +28,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,13 +76,7 @@ class ElasticMembershipIT {
 
   @BeforeEach
   void nodeDir(TestInfo info) throws IOException {
-    dir = NodeProcess.jar().toAbsolutePath().getParent().resolve("it-nodes").resolve(info.getTestMethod().orElseThrow().getName());
-    if (Files.exists(dir)) {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.createDirectories(dir);
+    dir = NodeProcess.itDir(info.getTestMethod().orElseThrow().getName());
   }
 
   @AfterEach

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,7 +26,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -166,13 +164,6 @@ class LargeValuesIT {
   }
 
   private static Path itDir(String name) throws IOException {
-    Path d = NodeProcess.jar().toAbsolutePath().getParent().resolve("it-nodes").resolve(name);
-    if (Files.exists(d)) {
-      try (Stream<Path> files = Files.walk(d)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.createDirectories(d);
-    return d;
+    return NodeProcess.itDir(name);
   }
 }

@@ -15,11 +15,9 @@ import io.distributedsqlite.support.NodeProcess;
 import io.distributedsqlite.support.ProcessCluster;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -78,14 +75,7 @@ class ProcessFaultsIT {
   }
 
   private static Path itDir(String name) throws IOException {
-    Path d = NodeProcess.jar().toAbsolutePath().getParent().resolve("it-nodes").resolve(name);
-    if (Files.exists(d)) {
-      try (Stream<Path> files = Files.walk(d)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-    Files.createDirectories(d);
-    return d;
+    return NodeProcess.itDir(name);
   }
 
   @AfterEach

@@ -19,6 +19,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NodeProcess implements AutoCloseable {
   /** The shaded jar failsafe passes as {@code -Ddsqlite.jar}. */
+  /** An empty directory for one IT's node data under the jar's folder ({@code it-nodes/<name>}), emptied first. */
+  public static Path itDir(String name) throws java.io.IOException {
+    Path d = jar().toAbsolutePath().getParent().resolve("it-nodes").resolve(name);
+    if (java.nio.file.Files.exists(d)) {
+      try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(d)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    java.nio.file.Files.createDirectories(d);
+    return d;
+  }
+
   public static Path jar() {
     String p = System.getProperty("dsqlite.jar");
     if (p == null || p.isBlank()) {
