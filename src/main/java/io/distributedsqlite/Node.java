@@ -52,6 +52,8 @@ public final class Node {
   private RecordReader reader;
   private CurrentView currentView;
   private DigestIndex digests;
+  /** The database held no membership view: the first view came from the configuration. */
+  private boolean freshView;
   private NodeServices services;
   private AutoCloseable processMetrics;
   private int actualPort;
@@ -131,7 +133,7 @@ public final class Node {
       services = new NodeServices(config, registry, reader, health, digests, opened.clock(), offsets, currentView);
       return deploy(storage, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
           .compose(v -> deploy(new MembershipVerticle(config, reader, registry, health, offsets, currentView), new DeploymentOptions()))
-          .compose(v -> deploy(new MembershipChanges(config, currentView, health, digests, registry), new DeploymentOptions()))
+          .compose(v -> deploy(new MembershipChanges(config, currentView, health, digests, registry, freshView), new DeploymentOptions()))
           .compose(v -> deploy(new AntiEntropyVerticle(config, digests, reader, registry, health, currentView), new DeploymentOptions()))
           .compose(v -> deploy(new StrayCleanup(config, digests, reader, registry), new DeploymentOptions()))
           .compose(v -> deploy(new HorizonPurger(config, health, registry), new DeploymentOptions()))
@@ -190,6 +192,7 @@ public final class Node {
       return joiningView(store, configured, stored);
     }
     if (stored == null) {
+      freshView = true;
       store.putMeta(SqliteStore.META_VIEW, configured.toJson().encode());
       store.commit();
       return configured;
@@ -235,9 +238,9 @@ public final class Node {
     if (mine != null && mine != MembershipView.State.LEFT && persisted.replicationFactor() == config.replicationFactor()) {
       return persisted.withNamesAndAddressesOf(configured);
     }
-    if (mine == MembershipView.State.LEFT && store.recordCount() > 0) {
-      log.info("this node left the cluster at epoch {}: removing its {} records before joining again", persisted.epoch(),
-          store.recordCount());
+    if (mine == MembershipView.State.LEFT) {
+      log.info("this node left the cluster at epoch {}: removing its {} records and its standing before joining again as a new "
+          + "replica", persisted.epoch(), store.recordCount());
       store.deleteAllRecords();
     }
     java.util.List<MembershipView.Member> others = new ArrayList<>(configured.members());
@@ -293,7 +296,8 @@ public final class Node {
   static void registerCodecs(Vertx vertx) {
     for (Class<?> type : List.of(PeerStatus.class, ApplyResult.class, StorageCommand.Apply.class, StorageCommand.StoreHints.class,
         StorageCommand.DeleteHints.class, StorageCommand.DropOldHints.class, StorageCommand.PurgeTombstones.class,
-        StorageCommand.PurgeExpired.class, StorageCommand.DropStrays.class, StorageCommand.PutMeta.class, StorageCommand.Reindex.class)) {
+        StorageCommand.PurgeExpired.class, StorageCommand.DropStrays.class, StorageCommand.PutMeta.class, StorageCommand.Reindex.class,
+        StorageCommand.Barrier.class)) {
       LocalCodec.register(vertx, type);
     }
   }

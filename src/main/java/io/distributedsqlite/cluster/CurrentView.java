@@ -38,6 +38,37 @@ public final class CurrentView {
     return held.get().placement();
   }
 
+  /** Requests in progress on this node, by the epoch of the view they were made under. */
+  private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.atomic.LongAdder> inFlight =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Counts a request made under view {@code epoch} (a peer's request this node takes, or a write
+   * this node coordinates) until the returned action runs, once it is done with this node's file.
+   */
+  public Runnable enter(long epoch) {
+    java.util.concurrent.atomic.LongAdder n = inFlight.computeIfAbsent(epoch, e -> new java.util.concurrent.atomic.LongAdder());
+    n.increment();
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    return () -> {
+      if (done.compareAndSet(false, true)) {
+        n.decrement();
+      }
+    };
+  }
+
+  /** Whether a request made under a view older than this node's is still in progress. */
+  public boolean olderInFlight() {
+    long epoch = view().epoch();
+    for (java.util.Map.Entry<Long, java.util.concurrent.atomic.LongAdder> e : inFlight.entrySet()) {
+      if (e.getKey() < epoch && e.getValue().sum() > 0) {
+        return true;
+      }
+    }
+    inFlight.keySet().removeIf(k -> k < epoch - 1 && inFlight.get(k) != null && inFlight.get(k).sum() == 0);
+    return false;
+  }
+
   /** When the view of the moment was set ({@link System#nanoTime()}). */
   public long setAtNanos() {
     return held.get().setAtNanos();

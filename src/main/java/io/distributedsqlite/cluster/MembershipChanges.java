@@ -94,14 +94,20 @@ public final class MembershipChanges extends VerticleBase {
    * out; started again, it joins again.
    */
   private boolean joining;
+  private boolean fresh;
   private boolean joinInFlight;
   private String lastJoinProblem;
   private boolean adopting;
   /** The newest epoch being stored or stored by this verticle. */
   private long storing = -1;
 
+  /**
+   * {@code fresh}: the node's database held no view (a new or replaced volume), so the view it
+   * starts with is the configuration's: if the cluster's view says it left, it joins again.
+   */
   public MembershipChanges(NodeConfig config, CurrentView currentView, NodeHealth health, DigestIndex digests,
-      MeterRegistry registry) {
+      MeterRegistry registry, boolean fresh) {
+    this.fresh = fresh;
     this.config = config;
     this.currentView = currentView;
     this.health = health;
@@ -119,8 +125,8 @@ public final class MembershipChanges extends VerticleBase {
     vertx.eventBus().<Integer>consumer(NEWER_VIEW_ADDRESS, m -> fetchView(m.body()));
     vertx.eventBus().<JsonObject>consumer(PUSHED_VIEW_ADDRESS, this::pushed);
     vertx.eventBus().<JsonObject>consumer(CHANGE_ADDRESS, this::change);
-    vertx.eventBus().consumer(DECOMMISSION_ADDRESS, this::decommission);
-    vertx.eventBus().consumer(PROGRESS_ADDRESS, m -> m.reply(progress()));
+    vertx.eventBus().<JsonObject>consumer(DECOMMISSION_ADDRESS, this::decommission);
+    vertx.eventBus().<JsonObject>consumer(PROGRESS_ADDRESS, m -> m.reply(progress(target(m.body()))));
     joining = config.join();
     afterView(currentView.view());
     vertx.setPeriodic(1000, id -> tick());
@@ -179,6 +185,14 @@ public final class MembershipChanges extends VerticleBase {
           if (currentView.view().epoch() >= next.epoch()) {
             return false;
           }
+          Member me = next.member(self());
+          if (me != null && me.state() == State.LEFT && fresh) {
+            // A new volume for an ordinal that left: it joins again, whatever CLUSTER_SIZE says.
+            log.info("the cluster's view (epoch {}) has this node as left and its database is new: joining again", next.epoch());
+            joining = true;
+          } else if (me != null) {
+            fresh = false;
+          }
           currentView.set(next);
           log.info("membership view epoch {}: {}", next.epoch(), describe(next));
           reindex();
@@ -194,9 +208,12 @@ public final class MembershipChanges extends VerticleBase {
 
   /** The digests follow the new placement: rebuilt on the storage worker between two commits. */
   private void reindex() {
-    vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Reindex(() -> digests.reset(currentView.placement()),
+    reindexed = vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Reindex(() -> digests.reset(currentView.placement()),
         r -> digests.changed(null, r)), LOCAL).onFailure(t -> log.warn("could not rebuild the digest index: {}", t.getMessage()));
   }
+
+  /** The last rebuild of the digest index (it also counts the records this node no longer replicates). */
+  private Future<?> reindexed = Future.succeededFuture();
 
   private static String describe(MembershipView v) {
     StringBuilder sb = new StringBuilder();
@@ -232,18 +249,18 @@ public final class MembershipChanges extends VerticleBase {
     if (v.changing() == null && changeSeen) {
       // A change ended: remove the records of the ranges that moved away, in the background.
       changeSeen = false;
-      vertx.setTimer(CLEANUP_DELAY_MS, id -> vertx.eventBus().<JsonObject>request(StrayCleanup.CLEANUP_ADDRESS, null,
+      reindexed.onComplete(x -> vertx.setTimer(CLEANUP_DELAY_MS, id -> vertx.eventBus().<JsonObject>request(StrayCleanup.CLEANUP_ADDRESS, null,
               new DeliveryOptions().setSendTimeout(24 * 3600_000L))
           .onSuccess(m -> log.info("cleanup after the change to view epoch {} removed {} records this node no longer replicates",
               v.epoch(), m.body().getValue("removed")))
-          .onFailure(t -> log.warn("cleanup after the change to view epoch {} failed: {}", v.epoch(), t.getMessage())));
+          .onFailure(t -> log.warn("cleanup after the change to view epoch {} failed: {}", v.epoch(), t.getMessage()))));
     }
     changeSeen |= v.changing() != null;
   }
 
   /** A change was in progress in a view this node ran with; its end starts a cleanup. */
   private boolean changeSeen;
-  /** How long after a change ended the cleanup starts: the other nodes adopt the last view meanwhile. */
+  /** How long after a change ended (and the digest index followed) the cleanup starts: the other nodes adopt the last view meanwhile. */
   static final long CLEANUP_DELAY_MS = 5000;
 
   private void fetchView(int peer) {
@@ -319,7 +336,14 @@ public final class MembershipChanges extends VerticleBase {
           m.reply(v.toJson());
           return;
         }
-        if (existing.state() == State.JOINING || changing != null) {
+        if (existing.state() == State.JOINING) {
+          // Abandoning a join (the node is gone, or should not join): the next ring becomes the
+          // current one again, whose replicas hold every key; nothing moves.
+          log.info("node {} leaves while it was joining: the join is abandoned", id);
+          publish(m, v.with(new Member(id, existing.name(), existing.address(), State.LEFT)));
+          return;
+        }
+        if (changing != null) {
           fail(m, 409, "membership_change_in_progress", "node " + changing.ordinal() + " is " + changing.state().wireName()
               + "; one change at a time, try again when it finished");
           return;
@@ -466,19 +490,30 @@ public final class MembershipChanges extends VerticleBase {
     });
   }
 
-  /** Asks the coordinator to mark this node leaving; replies the progress, or fails with the coordinator's refusal. */
-  private void decommission(Message<Object> m) {
+  /** The node a request names ({@code {"node": n}}), else this one. */
+  private int target(JsonObject body) {
+    Integer node = body == null ? null : body.getInteger("node");
+    return node == null ? self() : node;
+  }
+
+  /**
+   * Asks the coordinator to mark a node leaving (this one, or the one the body names; a joining
+   * node's join is abandoned instead); replies its progress, or fails with the coordinator's
+   * refusal.
+   */
+  private void decommission(Message<JsonObject> m) {
     MembershipView v = currentView.view();
-    Member me = v.member(self());
+    int target = target(m.body());
+    Member me = v.member(target);
     if (me == null) {
-      fail(m, 409, "not_a_member", "this node is not a member of the cluster's view (epoch " + v.epoch() + ")");
+      fail(m, 409, "not_a_member", "node " + target + " is not a member of the cluster's view (epoch " + v.epoch() + ")");
       return;
     }
     if (me.state() == State.LEAVING || me.state() == State.LEFT) {
-      m.reply(progress());
+      m.reply(progress(target));
       return;
     }
-    JsonObject req = new JsonObject().put("op", "leave").put("id", self());
+    JsonObject req = new JsonObject().put("op", "leave").put("id", target);
     int coordinator = v.coordinator();
     Future<JsonObject> asked = coordinator == self()
         ? vertx.eventBus().<JsonObject>request(CHANGE_ADDRESS, req).map(Message::body)
@@ -487,7 +522,7 @@ public final class MembershipChanges extends VerticleBase {
             : Future.failedFuture(new io.vertx.core.eventbus.ReplyException(io.vertx.core.eventbus.ReplyFailure.RECIPIENT_FAILURE,
                 res.statusCode(), errorText(res.bodyAsString()))));
     asked.compose(view -> adopt(MembershipView.fromJson(view.encode())))
-        .onSuccess(x -> m.reply(progress()))
+        .onSuccess(x -> m.reply(progress(target)))
         .onFailure(t -> {
           int status = t instanceof io.vertx.core.eventbus.ReplyException re ? re.failureCode() : 503;
           String text = String.valueOf(t.getMessage());
@@ -587,11 +622,17 @@ public final class MembershipChanges extends VerticleBase {
       return Future.succeededFuture();
     }
     List<Record> records = page.records();
-    return vertx.eventBus().request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records), LOCAL).map(x -> {
-      streamRecords += records.size();
-      streamedRecords.increment(records.size());
-      return null;
-    });
+    return vertx.eventBus().<io.distributedsqlite.storage.ApplyResult>request(StorageVerticle.ADDRESS, new StorageCommand.Apply(records),
+        LOCAL).compose(reply -> {
+          int refused = reply.body().count(io.distributedsqlite.storage.ApplyResult.Kind.REFUSED_FUTURE);
+          if (refused > 0) {
+            // This node's clock is behind the records: the page is asked again until it caught up.
+            return Future.failedFuture(refused + " records of the page are stamped beyond this node's future cap (its clock is behind)");
+          }
+          streamRecords += records.size();
+          streamedRecords.increment(records.size());
+          return Future.<Void>succeededFuture();
+        });
   }
 
   private Future<Void> pause(long ms) {
@@ -616,10 +657,13 @@ public final class MembershipChanges extends VerticleBase {
         .onFailure(t -> log.debug("reporting the streaming of epoch {}: {}", v.epoch(), t.getMessage()));
   }
 
-  /** This node's part in the membership: its state, the change in progress, and its streaming. */
-  JsonObject progress() {
+  /**
+   * A node's part in the membership as this node sees it: its state, the change in progress, and
+   * this node's streaming.
+   */
+  JsonObject progress(int node) {
     MembershipView v = currentView.view();
-    Member me = v.member(self());
+    Member me = v.member(node);
     Member changing = v.changing();
     JsonObject streaming = streamEpoch < 0 ? null : new JsonObject()
         .put("epoch", streamEpoch)
@@ -630,7 +674,7 @@ public final class MembershipChanges extends VerticleBase {
         .put("took_ms", streamDone ? streamTookMs : null)
         .put("waiting", streamWaiting);
     return new JsonObject()
-        .put("node_id", config.nodeName())
+        .put("node_id", node == self() ? config.nodeName() : me == null ? Integer.toString(node) : me.name())
         .put("state", me == null ? "none" : me.state().wireName())
         .put("epoch", v.epoch())
         .put("change", changing == null ? null : new JsonObject().put("kind", changing.state() == State.JOINING ? "join" : "leave")

@@ -126,7 +126,8 @@ public final class MembershipVerticle extends VerticleBase {
     startedAt = config.wallMillis();
     // Re-checks the clock against its high-water mark (a one-node cluster has no probes).
     vertx.setPeriodic(1000, id -> offsets.evaluate());
-    currentView.onChange(v -> vertx.runOnContext(x -> viewChanged(v)));
+    io.vertx.core.Context own = context;
+    currentView.onChange(v -> own.runOnContext(x -> viewChanged(v))); // views are set on another event loop
     probeAll();
     vertx.setPeriodic(config.probeInterval().toMillis(), id -> probeAll());
     vertx.setPeriodic(Math.max(1000, config.probeInterval().toMillis() * 2), id -> replayHints());

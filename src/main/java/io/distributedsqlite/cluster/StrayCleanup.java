@@ -129,7 +129,7 @@ public final class StrayCleanup extends VerticleBase {
       }
       long left = expected - seen;
       Future<Integer> dropped = old.isEmpty() ? Future.succeededFuture(0)
-          : vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropStrays(old)).map(m -> m.body());
+          : vertx.eventBus().<Integer>request(StorageVerticle.ADDRESS, new StorageCommand.DropStrays(old, key -> !digests.replicates(key))).map(m -> m.body());
       return dropped.compose(n -> {
         removed.increment(n);
         if (page.size() < PAGE || left <= 0) {

@@ -39,19 +39,47 @@ final class MembershipChangeRoutes {
   void mountInternal(Router router) {
     router.get("/internal/view").handler(ctx -> Responses.json(ctx, 200, services.view().view().toJson()));
     router.post("/internal/view").handler(ctx -> forward(ctx, MembershipChanges.PUSHED_VIEW_ADDRESS));
-    router.post("/internal/membership").handler(ctx -> forward(ctx, MembershipChanges.CHANGE_ADDRESS));
+    router.post("/internal/membership").handler(this::change);
     router.post("/internal/stream").handler(this::stream);
   }
 
   void mountAdmin(Router router) {
     ClientAuth auth = new ClientAuth(services.config().apiTokens());
     router.post("/admin/decommission").handler(auth::requireWrite).handler(this::decommission);
-    router.get("/admin/decommission").handler(auth::requireRead).handler(ctx -> progress().onSuccess(p -> Responses.json(ctx, 200, p))
-        .onFailure(t -> Responses.fail(ctx, t)));
+    router.get("/admin/decommission").handler(auth::requireRead).handler(ctx -> {
+      try {
+        progress(nodeParam(ctx)).onSuccess(p -> Responses.json(ctx, 200, p)).onFailure(t -> Responses.fail(ctx, t));
+      } catch (BadRequest e) {
+        Responses.error(ctx, e);
+      }
+    });
     router.post("/admin/cleanup").handler(auth::requireWrite).handler(this::cleanup);
     router.get("/admin/cleanup").handler(auth::requireRead).handler(ctx -> vertx.eventBus()
         .<JsonObject>request(StrayCleanup.LAST_ADDRESS, null).onSuccess(m -> Responses.json(ctx, 200, m.body()))
         .onFailure(t -> Responses.fail(ctx, t)));
+  }
+
+  /**
+   * A change asked of this node as the coordinator. Refused while the asker runs a newer view than
+   * this node's (this node restarted, or missed a push): a change is made only on the newest view.
+   */
+  private void change(RoutingContext ctx) {
+    String header = ctx.request().getHeader(io.distributedsqlite.cluster.ViewIdentity.HEADER);
+    if (header != null) {
+      try {
+        long theirs = io.distributedsqlite.cluster.ViewIdentity.parseHeader(header).epoch();
+        long mine = services.view().view().epoch();
+        if (theirs > mine) {
+          Responses.error(ctx, 409, "view_mismatch", "the asking node runs view epoch " + theirs + ", this node epoch " + mine
+              + "; it takes no change until it has caught up");
+          return;
+        }
+      } catch (IllegalArgumentException e) {
+        Responses.error(ctx, 409, "invalid_view", e.getMessage());
+        return;
+      }
+    }
+    forward(ctx, MembershipChanges.CHANGE_ADDRESS);
   }
 
   /** Hands a JSON body to the membership verticle; its failure {@code "<code>: <message>"} becomes the error answer. */
@@ -97,12 +125,19 @@ final class MembershipChangeRoutes {
           + mine.epoch() + (sender == null ? "" : ", the sender at epoch " + sender.epoch()));
       return;
     }
-    // Twice PEER_TIMEOUT: requests of the older view are taken for PEER_TIMEOUT after this node took
-    // its view (ViewCheck), and each may take PEER_TIMEOUT to reach the file.
-    long settled = 2 * services.config().peerTimeout().toNanos() - (System.nanoTime() - services.view().setAtNanos());
-    if (settled > 0) {
+    if (!services.health().answersReads()) {
+      // A rebuilding (or checking, or stale) node may lack writes its file should have.
+      Responses.error(ctx, 503, "not_ready", "this node streams no ranges while it is " + services.health().standing().wireName()
+          + ": " + services.health().reason());
+      return;
+    }
+    // Requests of the older view are taken for PEER_TIMEOUT after this node took its view
+    // (ViewCheck); then none of them may still be in progress, and what they queued for the
+    // storage worker must be committed (the barrier, on the first page).
+    long settling = services.config().peerTimeout().toNanos() - (System.nanoTime() - services.view().setAtNanos());
+    if (settling > 0 || services.view().olderInFlight()) {
       Responses.error(ctx, 503, "view_settling", "this node took view epoch " + services.view().view().epoch()
-          + " moments ago; streaming starts once requests of the older view are done (twice PEER_TIMEOUT)");
+          + " moments ago; streaming starts once the requests of the older view are done");
       return;
     }
     Responses.body(ctx, BODY_LIMIT).compose(bytes -> {
@@ -122,28 +157,46 @@ final class MembershipChangeRoutes {
       }
       Placement placement = services.view().placement();
       int self = services.config().nodeId();
-      return services.reader().keyPage((String) after, n, key -> placement.streamedTo(key, self, gainer), PeerLimits.BATCH_BYTES)
-          .map(page -> RecordJson.encodePage(page.records(), List.of(), page.last() == null ? null : new BucketPosition(0, page.last())));
+      Future<?> barrier = after != null ? Future.succeededFuture()
+          : vertx.eventBus().request(io.distributedsqlite.storage.StorageVerticle.ADDRESS, new io.distributedsqlite.storage.StorageCommand.Barrier(),
+              new DeliveryOptions().setSendTimeout(60_000));
+      return barrier.compose(b -> services.reader().keyPage((String) after, n, key -> placement.streamedTo(key, self, gainer), PeerLimits.BATCH_BYTES)
+          .map(page -> RecordJson.encodePage(page.records(), List.of(), page.last() == null ? null : new BucketPosition(0, page.last()))));
     }).onSuccess(json -> Responses.json(ctx, 200, json)).onFailure(t -> answerFailure(ctx, t));
   }
 
-  private Future<JsonObject> progress() {
-    return vertx.eventBus().<JsonObject>request(MembershipChanges.PROGRESS_ADDRESS, null).map(m -> m.body());
+  private Future<JsonObject> progress(JsonObject target) {
+    return vertx.eventBus().<JsonObject>request(MembershipChanges.PROGRESS_ADDRESS, target).map(m -> m.body());
+  }
+
+  /** {@code ?node=N}: the node a decommission names ({"node": N}), else null for this node; throws on a bad value. */
+  private static JsonObject nodeParam(RoutingContext ctx) throws BadRequest {
+    if (Params.query(ctx).get("node") == null) {
+      return null;
+    }
+    return new JsonObject().put("node", Params.intParam(ctx, "node", 0, io.distributedsqlite.config.NodeConfig.MAX_ORDINAL));
   }
 
   /**
-   * Starts decommissioning this node (it becomes {@code leaving}) and answers 202 with the
-   * progress; with {@code wait=<duration>} it waits up to that long for the node to be
-   * {@code left} (200).
+   * Starts decommissioning this node, or the node {@code ?node=N} names (it becomes
+   * {@code leaving}; a joining node's join is abandoned) and answers 202 with the progress; with
+   * {@code wait=<duration>} it waits up to that long for the node to be {@code left} (200).
    */
   private void decommission(RoutingContext ctx) {
     Duration wait = waitParam(ctx, "GET /admin/decommission");
     if (wait == null) {
       return;
     }
+    JsonObject target;
+    try {
+      target = nodeParam(ctx);
+    } catch (BadRequest e) {
+      Responses.error(ctx, e);
+      return;
+    }
     long deadline = System.nanoTime() + wait.toNanos();
-    vertx.eventBus().<JsonObject>request(MembershipChanges.DECOMMISSION_ADDRESS, null, new DeliveryOptions().setSendTimeout(60_000))
-        .compose(m -> untilLeft(deadline))
+    vertx.eventBus().<JsonObject>request(MembershipChanges.DECOMMISSION_ADDRESS, target, new DeliveryOptions().setSendTimeout(60_000))
+        .compose(m -> untilLeft(target, deadline))
         .onSuccess(p -> Responses.json(ctx, "left".equals(p.getString("state")) ? 200 : 202, p))
         .onFailure(t -> answerFailure(ctx, t));
   }
@@ -159,14 +212,14 @@ final class MembershipChangeRoutes {
     }
   }
 
-  private Future<JsonObject> untilLeft(long deadlineNanos) {
-    return progress().compose(p -> {
+  private Future<JsonObject> untilLeft(JsonObject target, long deadlineNanos) {
+    return progress(target).compose(p -> {
       if ("left".equals(p.getString("state")) || System.nanoTime() >= deadlineNanos) {
         return Future.succeededFuture(p);
       }
       Promise<Void> tick = Promise.promise();
       vertx.setTimer(250, id -> tick.complete());
-      return tick.future().compose(v -> untilLeft(deadlineNanos));
+      return tick.future().compose(v -> untilLeft(target, deadlineNanos));
     });
   }
 

@@ -73,6 +73,9 @@ final class ViewCheck {
     ViewIdentity.Agreement agreement = mine.compare(sender);
     if (agreement == ViewIdentity.Agreement.SAME || agreement == ViewIdentity.Agreement.PEER_NEWER || catchingUp(sender, mine)) {
       ctx.put(SENDER_VIEW, sender);
+      // Counted until answered: a node streams ranges only once no request of an older view is left.
+      Runnable done = view.enter(sender.epoch());
+      ctx.addEndHandler(v -> done.run());
       ctx.next();
       return;
     }

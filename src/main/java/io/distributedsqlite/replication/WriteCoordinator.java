@@ -169,6 +169,8 @@ public final class WriteCoordinator {
   private final class Write {
     private final WriteRequest req;
     private final ReplicaSet set;
+    /** The epoch of the view the replicas were chosen under. */
+    private final long epoch;
     private final int[] replicas;
     private final Promise<WriteOutcome> answer = Promise.promise();
     private int attempt = -1;
@@ -176,6 +178,7 @@ public final class WriteCoordinator {
 
     Write(WriteRequest req) {
       this.req = req;
+      this.epoch = view.view().epoch();
       this.set = view.placement().replicasFor(req.key());
       this.replicas = set.all();
     }
@@ -195,6 +198,7 @@ public final class WriteCoordinator {
           ? Record.tombstone(req.key(), version)
           : Record.write(req.key(), req.value(), version, req.expiresAt());
       AckCounter acks = new AckCounter(set, req.level());
+      Runnable done = view.enter(epoch);
       for (int replica : replicas) {
         Future<ApplyResult.Outcome> sent;
         if (replica == config.nodeId()) {
@@ -204,7 +208,12 @@ public final class WriteCoordinator {
         } else {
           sent = link(replica).send(record);
         }
-        sent.onComplete(ar -> settled(current, acks, replica, record, ar));
+        sent.onComplete(ar -> {
+          settled(current, acks, replica, record, ar);
+          if (acks.settled()) {
+            done.run();
+          }
+        });
       }
     }
 

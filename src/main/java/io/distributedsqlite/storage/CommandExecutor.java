@@ -42,7 +42,7 @@ final class CommandExecutor {
     if (cmd instanceof StorageCommand.DropStrays d) {
       int dropped = 0;
       for (Record r : d.records()) {
-        if (store.deleteIfVersion(r)) {
+        if (d.stray().test(r.key()) && store.deleteIfVersion(r)) {
           dropped++;
           changes.add(new Change(r, null));
         }
@@ -66,6 +66,9 @@ final class CommandExecutor {
         changes.add(new Change(r, null));
       }
       return new CommandResult.Purged(purged.size(), store.purgedUpTo());
+    }
+    if (cmd instanceof StorageCommand.Barrier) {
+      return new CommandResult.Counted(0);
     }
     if (cmd instanceof StorageCommand.Reindex x) {
       x.before().run();

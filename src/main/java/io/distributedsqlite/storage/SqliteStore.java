@@ -473,15 +473,16 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   /**
-   * Removes every record and hint and the rebuilt mark, in one committed transaction: a node that
-   * left the cluster holds nothing any longer, and joins again as a new replica.
+   * Removes every record and hint and the replica's standing (rebuilt, in touch, stale), in one
+   * committed transaction: a node that left the cluster holds nothing any longer, and joins again
+   * as a new replica.
    */
   public void deleteAllRecords() throws SQLException {
     ensureTransaction();
     try (Statement st = conn.createStatement()) {
       st.executeUpdate("DELETE FROM kv");
       st.executeUpdate("DELETE FROM hints");
-      st.executeUpdate("DELETE FROM meta WHERE name IN ('" + META_REBUILT + "', 'alive')");
+      st.executeUpdate("DELETE FROM meta WHERE name IN ('" + META_REBUILT + "', 'alive', '" + META_IN_TOUCH + "', '" + META_STALE + "')");
     }
     commit();
   }

@@ -40,10 +40,11 @@ public sealed interface StorageCommand {
 
   /**
    * Remove copies of keys this node does not replicate (strays); each only while its stored
-   * version is still the listed one, so a newer write that arrived since is kept. Replies the
-   * number removed.
+   * version is still the listed one, so a newer write that arrived since is kept, and only while
+   * {@code stray} still says its key is one (the membership view may have changed since the
+   * records were listed). Replies the number removed.
    */
-  record DropStrays(List<Record> records) implements StorageCommand {
+  record DropStrays(List<Record> records, java.util.function.Predicate<String> stray) implements StorageCommand {
     public int size() {
       return records.size();
     }
@@ -71,6 +72,16 @@ public sealed interface StorageCommand {
 
   /** Set a meta value of the node (in-touch time, stale flag, rebuilt flag). */
   record PutMeta(String name, String value) implements StorageCommand {
+    public int size() {
+      return 1;
+    }
+  }
+
+  /**
+   * Does nothing: its reply says that every command queued before it was committed. A node
+   * streaming ranges waits for one before it reads its file.
+   */
+  record Barrier() implements StorageCommand {
     public int size() {
       return 1;
     }
