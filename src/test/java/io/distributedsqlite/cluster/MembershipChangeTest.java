@@ -141,6 +141,56 @@ class MembershipChangeTest {
     }
   }
 
+  @Test
+  void aJoinIsAbandonedThroughAnyNodeAndTheJoiningNodeServesNothing() {
+    try (TestCluster c = TestCluster.startWithSpares(3, 1, 3, dir, Map.of())) {
+      Map<String, String> expected = preload(c, "abandon-", 1500);
+      c.setNodeEnv(3, Map.of("STREAM_RATE", "300"));
+      c.startNode(3);
+      Await.until(() -> "node 0 sees node 3 joining: " + http.get(c.baseUrl(0) + "/cluster").body(), DEADLINE,
+          () -> joining(c, 0, 3));
+      ClusterHttp.Response left = new ClusterHttp(DEADLINE).post(c.baseUrl(1) + "/admin/decommission?node=3&wait=30s", "");
+      assertEquals(200, left.status(), left::toString);
+      assertEquals("left", left.json().getString("state"));
+      awaitView(c, List.of(0, 1, 2), 3, "normal");
+      assertEquals(503, http.get(c.baseUrl(3) + "/ready").status(), "a node whose join was abandoned is not ready");
+      assertReadable(c, List.of(0, 1, 2), expected);
+    }
+  }
+
+  @Test
+  void aNewVolumeForAnOrdinalThatLeftJoinsAgainWithoutJoin() throws Exception {
+    try (TestCluster c = TestCluster.start(4, 3, dir)) {
+      Map<String, String> expected = preload(c, "again-", 300);
+      ClusterHttp.Response left = new ClusterHttp(DEADLINE).post(c.baseUrl(3) + "/admin/decommission?wait=30s", "");
+      assertEquals(200, left.status(), left::toString);
+      c.stopNode(3);
+      try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(c.dataDir(3))) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+      // Ordinal 3 < CLUSTER_SIZE=4 and no JOIN: the cluster's view says it left, so it joins again.
+      c.startNode(3);
+      awaitView(c, List.of(0, 1, 2, 3), 4, "normal");
+      c.awaitReady(3, DEADLINE);
+      assertReadable(c, List.of(3, 0, 1, 2), expected);
+    }
+  }
+
+  /** {@code count} keys written at w=all through /batch, as {@code prefix<i>} -> {"v":i}. */
+  private Map<String, String> preload(TestCluster c, String prefix, int count) {
+    Map<String, String> expected = new LinkedHashMap<>();
+    for (int from = 0; from < count; from += 750) {
+      io.vertx.core.json.JsonArray ops = new io.vertx.core.json.JsonArray();
+      for (int i = from; i < Math.min(count, from + 750); i++) {
+        ops.add(new JsonObject().put("op", "set").put("key", prefix + i).put("value", new JsonObject().put("v", i)));
+        expected.put(prefix + i, "{\"v\":" + i + "}");
+      }
+      ClusterHttp.Response batch = new ClusterHttp(DEADLINE).post(c.baseUrl(0) + "/batch?w=all", new JsonObject().put("ops", ops).encode());
+      assertEquals(200, batch.status(), batch::toString);
+    }
+    return expected;
+  }
+
   private String views(TestCluster c) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < 4; i++) {
