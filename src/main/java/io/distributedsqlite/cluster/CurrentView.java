@@ -44,17 +44,16 @@ public final class CurrentView {
 
   /**
    * Counts a request made under view {@code epoch} (a peer's request this node takes, or a write
-   * this node coordinates) until the returned action runs, once it is done with this node's file.
+   * this node coordinates) until the returned action runs; run it exactly once, when the request
+   * is done with this node's file.
    */
   public Runnable enter(long epoch) {
-    java.util.concurrent.atomic.LongAdder n = inFlight.computeIfAbsent(epoch, e -> new java.util.concurrent.atomic.LongAdder());
+    java.util.concurrent.atomic.LongAdder n = inFlight.get(epoch);
+    if (n == null) {
+      n = inFlight.computeIfAbsent(epoch, e -> new java.util.concurrent.atomic.LongAdder());
+    }
     n.increment();
-    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-    return () -> {
-      if (done.compareAndSet(false, true)) {
-        n.decrement();
-      }
-    };
+    return n::decrement;
   }
 
   /** Whether a request made under a view older than this node's is still in progress. */

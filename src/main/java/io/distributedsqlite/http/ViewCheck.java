@@ -75,7 +75,7 @@ final class ViewCheck {
       ctx.put(SENDER_VIEW, sender);
       // Counted until answered: a node streams ranges only once no request of an older view is left.
       Runnable done = view.enter(sender.epoch());
-      ctx.addEndHandler(v -> done.run());
+      ctx.addEndHandler(v -> done.run()); // called once: when the answer ended or the connection closed
       ctx.next();
       return;
     }

@@ -169,8 +169,10 @@ public final class WriteCoordinator {
   private final class Write {
     private final WriteRequest req;
     private final ReplicaSet set;
-    /** The epoch of the view the replicas were chosen under. */
-    private final long epoch;
+    /** Counts this write as one of its view's until every send settled ({@link CurrentView#enter}). */
+    private final Runnable done;
+    /** Sends not settled yet, over every attempt. */
+    private int outstanding;
     private final int[] replicas;
     private final Promise<WriteOutcome> answer = Promise.promise();
     private int attempt = -1;
@@ -178,7 +180,7 @@ public final class WriteCoordinator {
 
     Write(WriteRequest req) {
       this.req = req;
-      this.epoch = view.view().epoch();
+      this.done = view.enter(view.view().epoch());
       this.set = view.placement().replicasFor(req.key());
       this.replicas = set.all();
     }
@@ -198,7 +200,7 @@ public final class WriteCoordinator {
           ? Record.tombstone(req.key(), version)
           : Record.write(req.key(), req.value(), version, req.expiresAt());
       AckCounter acks = new AckCounter(set, req.level());
-      Runnable done = view.enter(epoch);
+      outstanding += replicas.length;
       for (int replica : replicas) {
         Future<ApplyResult.Outcome> sent;
         if (replica == config.nodeId()) {
@@ -210,8 +212,8 @@ public final class WriteCoordinator {
         }
         sent.onComplete(ar -> {
           settled(current, acks, replica, record, ar);
-          if (acks.settled()) {
-            done.run();
+          if (--outstanding == 0) {
+            done.run(); // every send of every attempt settled
           }
         });
       }
