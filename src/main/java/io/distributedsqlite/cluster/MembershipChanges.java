@@ -61,7 +61,8 @@ public final class MembershipChanges extends VerticleBase {
   /** Header of a failed reply to {@link #CHANGE_ADDRESS} and {@link #DECOMMISSION_ADDRESS}: the JSON error code. */
   public static final String ERROR_HEADER = "error";
 
-  static final int STREAM_PAGE = 1000;
+  /** Keys a stream page looks at, at most: 4,000 streamed about 1.5 times as fast as 1,000 on a 100k-key join. */
+  static final int STREAM_PAGE = 4000;
   private static final Logger log = LoggerFactory.getLogger(MembershipChanges.class);
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setSendTimeout(30_000);
 
@@ -595,7 +596,9 @@ public final class MembershipChanges extends VerticleBase {
     if (currentView.view().epoch() != epoch) {
       return Future.failedFuture("the view changed");
     }
-    JsonObject body = new JsonObject().put("for", self()).put("after", after).put("limit", STREAM_PAGE);
+    // A page holds at most about a second of the pace, so a low STREAM_RATE binds on a small table too.
+    int limit = (int) Math.max(100, Math.min(STREAM_PAGE, rate));
+    JsonObject body = new JsonObject().put("for", self()).put("after", after).put("limit", limit);
     long started = System.nanoTime();
     return client.page(HttpMethod.POST, source, "/internal/stream", body.toBuffer())
         .compose(page -> store(page).map(page))
