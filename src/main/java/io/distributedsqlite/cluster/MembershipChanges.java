@@ -37,15 +37,15 @@ import org.slf4j.LoggerFactory;
  * missed the push adopts it from the first probe that shows a newer epoch. A change has two
  * views: the first adds the member as {@code joining} (or marks it {@code leaving}); while it
  * holds, requests use joint quorums ({@link ReplicaSet}) and every node that gains ranges streams
- * them from all their current replicas; when all of them reported, the second view makes the
- * member {@code normal} (or {@code left}).
+ * each gained key from the first majority of its current replicas; when all of them reported, the
+ * second view makes the member {@code normal} (or {@code left}).
  *
- * <p>Why streaming from every current replica, and only once each of them runs the first view:
- * a write acknowledged under the view before the change sits on a majority of the current
- * replicas; once a source runs the newer view it takes no request of the older one, so whatever
- * it acknowledged under it is in its file when it streams (it takes requests of the older view
- * for PEER_TIMEOUT after adopting the view, while the other members adopt it too, and streams only
- * twice PEER_TIMEOUT after adopting it).
+ * <p>Why a majority of the current replicas, and only once each runs the first view: a write
+ * acknowledged under the view before the change sits on a majority of the current replicas, so
+ * one source has it; a source takes requests of the older view only for PEER_TIMEOUT after
+ * adopting the newer one (while the other members adopt it too), and streams only once none of
+ * them is in progress and what they queued is committed ({@code /internal/stream}), so whatever it
+ * acknowledged under the older view is in the pages it sends.
  */
 public final class MembershipChanges extends VerticleBase {
   /** A probe found a peer with a newer epoch (body: its ordinal): fetch its view. */

@@ -113,8 +113,9 @@ final class MembershipChangeRoutes {
    * progress: the records, tombstones included, of the keys it becomes a replica of and this node
    * is a current replica of, after {@code after} in key order. Scans {@code limit} records of the
    * table per page; {@code next} says where the next page starts (null after the last). Answered
-   * only twice PEER_TIMEOUT after this node took its view: a write of the older view accepted
-   * until PEER_TIMEOUT after it may still be on its way into the file until then.
+   * only while this node is normal, at the asker's view, PEER_TIMEOUT after it took that view, with
+   * no request of an older view in progress, and (first page) after a storage barrier: a write of
+   * the older view it took must be in the file the page is read from.
    */
   private void stream(RoutingContext ctx) {
     io.distributedsqlite.cluster.ViewIdentity sender = ctx.get(ViewCheck.SENDER_VIEW);
