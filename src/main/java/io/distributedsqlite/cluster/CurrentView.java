@@ -38,7 +38,7 @@ public final class CurrentView {
     return held.get().placement();
   }
 
-  /** Requests in progress on this node, by the epoch of the view they were made under. */
+  /** Requests in progress on this node, by the epoch of the view they were made under (an entry per epoch seen). */
   private final java.util.concurrent.ConcurrentHashMap<Long, java.util.concurrent.atomic.LongAdder> inFlight =
       new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -64,7 +64,6 @@ public final class CurrentView {
         return true;
       }
     }
-    inFlight.keySet().removeIf(k -> k < epoch - 1 && inFlight.get(k) != null && inFlight.get(k).sum() == 0);
     return false;
   }
 

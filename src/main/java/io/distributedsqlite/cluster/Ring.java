@@ -79,10 +79,6 @@ public final class Ring {
     return tokens.clone();
   }
 
-  public boolean contains(int ordinal) {
-    return Arrays.binarySearch(nodes, ordinal) >= 0;
-  }
-
   public int replicationFactor() {
     return replicationFactor;
   }
